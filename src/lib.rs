@@ -3,6 +3,9 @@
 //! See `ARCHITECTURE.md` at the repository root for the map of this crate.
 #![deny(unsafe_code)]
 
+pub mod api;
 pub mod cli;
 pub mod compose;
+pub mod daemon;
+pub mod image;
 pub mod scheduler;
