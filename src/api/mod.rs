@@ -2,3 +2,4 @@
 //! the daemon runs, and the client every berth command uses.
 //!
 //! OWNER: helper "daemon".
+pub mod client;

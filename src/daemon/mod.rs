@@ -21,3 +21,8 @@ pub struct DaemonConfig {
     pub debug: bool,
     pub registry: RegistryConfig,
 }
+
+/// Runs the daemon in the foreground until SIGTERM/SIGINT (builds its own tokio runtime).
+pub fn run(_config: DaemonConfig) -> anyhow::Result<()> {
+    todo!("daemon")
+}
