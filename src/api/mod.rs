@@ -1,5 +1,8 @@
-//! The Docker Engine API (v1.43, min 1.24) as berth speaks it: wire types, the HTTP server
-//! the daemon runs, and the client every berth command uses.
+//! The Docker Engine API (v1.43, min 1.24) as berth speaks it: wire types (`types`), the
+//! HTTP server the daemon runs (`server`), and the client every berth command uses (`client`).
 //!
-//! OWNER: helper "daemon".
+//! OWNER: helper "daemon". `types` and `client` are client side and never reach into the
+//! daemon's state; `server` is daemon side.
 pub mod client;
+pub mod server;
+pub mod types;

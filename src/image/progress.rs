@@ -9,14 +9,22 @@ pub struct ProgressMessage {
     pub status: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "progressDetail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub progress_detail: Option<ProgressDetail>,
     /// A pre-rendered bar, as Docker sends it for old clients.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub progress: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "errorDetail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub error_detail: Option<ErrorDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -49,8 +57,22 @@ impl ProgressMessage {
         }
     }
 
+    /// A status of one layer (`Pulling fs layer`, `Pushed`): Docker sends these with an empty
+    /// `progressDetail`, which terminals use to update the layer's line in place.
+    pub fn layer(id: impl Into<String>, status: impl Into<String>) -> Self {
+        ProgressMessage {
+            progress_detail: Some(ProgressDetail::default()),
+            ..ProgressMessage::status(id, status)
+        }
+    }
+
     /// A byte-count update for one layer.
-    pub fn bytes(id: impl Into<String>, status: impl Into<String>, current: u64, total: Option<u64>) -> Self {
+    pub fn bytes(
+        id: impl Into<String>,
+        status: impl Into<String>,
+        current: u64,
+        total: Option<u64>,
+    ) -> Self {
         ProgressMessage {
             id: id.into(),
             status: status.into(),
@@ -81,7 +103,10 @@ pub struct ProgressSink(Option<tokio::sync::mpsc::UnboundedSender<ProgressMessag
 
 impl ProgressSink {
     /// A sink and the receiver the API handler streams from.
-    pub fn channel() -> (ProgressSink, tokio::sync::mpsc::UnboundedReceiver<ProgressMessage>) {
+    pub fn channel() -> (
+        ProgressSink,
+        tokio::sync::mpsc::UnboundedReceiver<ProgressMessage>,
+    ) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         (ProgressSink(Some(tx)), rx)
     }

@@ -6,12 +6,24 @@
 //! `open` temporary leftovers are removed. So a daemon killed at any instant restarts with no
 //! half image listed. Blocking code: async callers use `spawn_blocking`.
 
+mod blobs;
+mod delete;
+mod gc;
+mod layers;
+mod meta;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::reference::Reference;
+
+pub use blobs::Ingest;
+pub use layers::{chain_id, chain_ids};
 
 /// One layer of an image, as pulled or loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,39 +82,13 @@ pub enum StoreError {
     Invalid(String),
 }
 
-/// A blob being written: bytes go to a temporary file and are hashed on the way.
-pub struct Ingest {
-    _private: (),
-}
-
-impl std::io::Write for Ingest {
-    fn write(&mut self, _buf: &[u8]) -> std::io::Result<usize> {
-        todo!("image-core")
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        todo!("image-core")
-    }
-}
-
-impl Ingest {
-    /// Bytes written so far.
-    pub fn written(&self) -> u64 {
-        todo!("image-core")
-    }
-
-    /// Verifies the digest (when `expected` is given) and renames into `blobs/sha256/<hex>`;
-    /// on mismatch the temporary file is removed and nothing is stored.
-    pub fn commit(self, _expected: Option<&Digest>) -> Result<Digest, StoreError> {
-        todo!("image-core")
-    }
-}
-
 /// What `delete_image`/`untag` did, in Docker's `DELETE /images` response order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeleteReport {
     /// Familiar references removed (`busybox:latest`, `busybox@sha256:..`).
     pub untagged: Vec<String>,
-    /// Image IDs deleted.
+    /// The image ID deleted, then the chain IDs of the layers that went with it (top layer
+    /// first), as Docker lists them in `Deleted` entries.
     pub deleted: Vec<Digest>,
 }
 
@@ -114,95 +100,79 @@ pub struct GcReport {
     pub bytes_freed: u64,
 }
 
+/// A container that uses an image, as the container side reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerUse {
+    pub container_id: String,
+    pub running: bool,
+}
+
+/// Asked before an image is removed: a running container using the image when there is
+/// one, else a stopped one, else `None`. Installed by the daemon once containers exist.
+pub type UsageCheck = Box<dyn Fn(&Digest) -> Option<ContainerUse> + Send + Sync>;
+
 /// The store. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct ImageStore {
     root: PathBuf,
+    db: redb::Database,
+    /// Locks and pins shared with `Ingest`s, which outlive no store borrow.
+    shared: Arc<gc::Shared>,
+    /// Serialises the rename-and-record step of layer unpacking.
+    layer_commit: std::sync::Mutex<()>,
+    usage: RwLock<Option<UsageCheck>>,
 }
 
 impl ImageStore {
     /// Opens (creating when missing) the store at `root` (the daemon's `<root>/image`), removing
     /// temporary leftovers of a killed daemon.
     pub fn open(root: &Path) -> Result<ImageStore, StoreError> {
-        let _ = root;
-        todo!("image-core")
+        for dir in [blobs::BLOBS_DIR, blobs::INGEST_DIR, layers::LAYERS_DIR] {
+            let path = root.join(dir);
+            std::fs::create_dir_all(&path)
+                .map_err(|e| io_err(format!("creating {}", path.display()), e))?;
+        }
+        // The database first: it refuses a second opener, so a store in use by another
+        // daemon is never cleaned under its feet.
+        let db = meta::open_db(root)?;
+        let store = ImageStore {
+            root: root.to_path_buf(),
+            db,
+            shared: Arc::new(gc::Shared::default()),
+            layer_commit: std::sync::Mutex::new(()),
+            usage: RwLock::new(None),
+        };
+        store.remove_leftovers()?;
+        Ok(store)
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    // --- blobs ---
-    pub fn has_blob(&self, _d: &Digest) -> bool {
-        todo!("image-core")
-    }
-    pub fn blob_path(&self, _d: &Digest) -> PathBuf {
-        todo!("image-core")
-    }
-    pub fn ingest(&self) -> Result<Ingest, StoreError> {
-        todo!("image-core")
-    }
-    /// Stores small blobs (manifests, configs) in one call.
-    pub fn write_blob(&self, _bytes: &[u8]) -> Result<Digest, StoreError> {
-        todo!("image-core")
-    }
-    pub fn read_blob(&self, _d: &Digest) -> Result<Vec<u8>, StoreError> {
-        todo!("image-core")
-    }
-    pub fn open_blob(&self, _d: &Digest) -> Result<std::fs::File, StoreError> {
-        todo!("image-core")
+    /// Installs the check `delete` asks before removing an image (containers, next step).
+    pub fn set_usage_check(&self, check: UsageCheck) {
+        *self
+            .usage
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(check);
     }
 
-    // --- layers ---
-    /// The unpacked directory of a layer chain (an overlayfs lowerdir).
-    pub fn layer_dir(&self, _chain_id: &Digest) -> PathBuf {
-        todo!("image-core")
-    }
-    pub fn has_layer(&self, _chain_id: &Digest) -> bool {
-        todo!("image-core")
-    }
-    /// Unpacks the stored blob `blob` (gzip, zstd or plain, by magic bytes) on top of
-    /// `parent` (the previous chain ID) into its chain-ID directory, unless it is already
-    /// there; returns (diff_id, chain_id, uncompressed size). Uses `crate::image::unpack`.
-    pub fn unpack_layer(
-        &self,
-        _blob: &Digest,
-        _parent: Option<&Digest>,
-    ) -> Result<(Digest, Digest, u64), StoreError> {
-        todo!("image-core")
+    fn container_using(&self, id: &Digest) -> Option<ContainerUse> {
+        let usage = self
+            .usage
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        usage.as_ref().and_then(|check| check(id))
     }
 
-    // --- images and references ---
-    /// Records `image` and points every reference in `tags` at it, in one transaction.
-    /// A reference that pointed elsewhere is moved (the old image may become dangling).
-    pub fn put_image(&self, _image: &ImageRecord, _tags: &[Reference]) -> Result<(), StoreError> {
-        todo!("image-core")
+    /// Removes what a killed daemon left half done: ingest files, unpack directories, layer
+    /// directories whose record was never written, and records whose directory is gone.
+    fn remove_leftovers(&self) -> Result<(), StoreError> {
+        blobs::remove_all_in(&self.root.join(blobs::INGEST_DIR), |_| true)?;
+        self.remove_layer_leftovers()
     }
-    pub fn image(&self, _id: &Digest) -> Result<Option<ImageRecord>, StoreError> {
-        todo!("image-core")
-    }
-    /// Finds an image the way Docker does: full or short ID (`sha256:` optional, unique
-    /// prefix), `name:tag`, `name@digest` (a repo digest).
-    pub fn resolve(&self, _name_or_id: &str) -> Result<ImageRecord, StoreError> {
-        todo!("image-core")
-    }
-    pub fn list(&self) -> Result<Vec<ImageRecord>, StoreError> {
-        todo!("image-core")
-    }
-    /// The tags (normalised references with a tag) pointing at `id`, sorted.
-    pub fn tags_of(&self, _id: &Digest) -> Result<Vec<Reference>, StoreError> {
-        todo!("image-core")
-    }
-    pub fn tag(&self, _id: &Digest, _reference: &Reference) -> Result<(), StoreError> {
-        todo!("image-core")
-    }
-    /// Removes a reference or the image, like `docker rmi`: a reference when `name` is one and
-    /// other references remain (or `force` is false and ...), the image when its last
-    /// reference goes or it is named by ID (`force` needed when it has several tags).
-    pub fn delete(&self, _name: &str, _force: bool) -> Result<DeleteReport, StoreError> {
-        todo!("image-core")
-    }
-    /// Removes unpacked layers and blobs no image record refers to.
-    pub fn gc(&self) -> Result<GcReport, StoreError> {
-        todo!("image-core")
-    }
+}
+
+fn io_err(context: String, source: std::io::Error) -> StoreError {
+    StoreError::Io { context, source }
 }
