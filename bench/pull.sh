@@ -100,11 +100,18 @@ pids+=($!)
 wait_for curl -fsS --unix-socket "$sock" http://berth/_ping
 export BERTH_HOST=unix://$sock
 
-names=(--command-name "berth pull" --command-name "skopeo copy docker:// dir:")
+# skopeo's `dir:` copy only downloads; berth also unpacks every layer. The third column does
+# both with the reference tools (skopeo, then `tar -xzf` of each layer blob it fetched), which
+# is the like-for-like figure for "pulled and ready to run".
+skopeo_untar='i=0; while read -r f; do mkdir -p '"$work"'/skopeo-x/$i && tar -xzf '"$work"'/skopeo-dir2/"$(basename "$f")" -C '"$work"'/skopeo-x/$i; i=$((i+1)); done <'"$work"'/layers.txt'
+names=(--command-name "berth pull" --command-name "skopeo copy docker:// dir:"
+       --command-name "skopeo copy + tar -xzf")
 prepares=(--prepare "$berth rmi -f $ref >/dev/null 2>&1; $berth image prune -f >/dev/null 2>&1; true"
-          --prepare "rm -rf $work/skopeo-dir")
+          --prepare "rm -rf $work/skopeo-dir"
+          --prepare "rm -rf $work/skopeo-dir2 $work/skopeo-x")
 commands=("$berth pull $ref >/dev/null"
-          "skopeo copy --quiet --src-tls-verify=false docker://$ref dir:$work/skopeo-dir")
+          "skopeo copy --quiet --src-tls-verify=false docker://$ref dir:$work/skopeo-dir"
+          "skopeo copy --quiet --src-tls-verify=false docker://$ref dir:$work/skopeo-dir2 && $skopeo_untar")
 
 if command -v dockerd >/dev/null && command -v docker >/dev/null; then
     echo "== starting a private dockerd" >&2

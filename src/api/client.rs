@@ -1,7 +1,7 @@
 //! The client every berth command uses to talk to a daemon (berth's or Docker's) over its unix
 //! socket, starting berth's daemon when nothing answers.
 //!
-//! OWNER: helper "daemon". Client side: never touches a namespace or the state root (beyond
+//! Client side: never touches a namespace or the state root (beyond
 //! creating it for the log of a daemon it starts). Every request goes to `/v1.43<path>`, so
 //! the same client works against Docker's daemon, which serves older versions too.
 

@@ -1,7 +1,7 @@
 //! The Docker Engine API (v1.43, min 1.24) as berth speaks it: wire types (`types`), the
 //! HTTP server the daemon runs (`server`), and the client every berth command uses (`client`).
 //!
-//! OWNER: helper "daemon". `types` and `client` are client side and never reach into the
+//! `types` and `client` are client side and never reach into the
 //! daemon's state; `server` is daemon side.
 pub mod client;
 pub mod server;

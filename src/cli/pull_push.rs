@@ -71,11 +71,7 @@ pub async fn pull(
         ])
     );
     let headers = [auth_header(&reference)?];
-    let response = client.send_stream("POST", &path, &headers, None).await?;
-    let mut sink = std::io::sink();
-    let target: &mut dyn Write = if args.quiet { &mut sink } else { out };
-    let mut display = ProgressDisplay::new(target, terminal && !args.quiet);
-    show_stream(response, &mut display).await?;
+    post_with_progress(client, &path, &headers, args.quiet, out, terminal).await?;
     Ok(reference)
 }
 
@@ -111,12 +107,25 @@ pub async fn push(
         query(&[("tag", &tag)])
     );
     let headers = [auth_header(&reference)?];
-    let response = client.send_stream("POST", &path, &headers, None).await?;
-    let mut sink = std::io::sink();
-    let target: &mut dyn Write = if args.quiet { &mut sink } else { out };
-    let mut display = ProgressDisplay::new(target, terminal && !args.quiet);
-    show_stream(response, &mut display).await?;
+    post_with_progress(client, &path, &headers, args.quiet, out, terminal).await?;
     Ok(reference)
+}
+
+/// Posts to a streaming endpoint (pull, push) and shows its progress lines on `out`,
+/// in place on a terminal; nothing when quiet. An error line in the stream is an error.
+async fn post_with_progress(
+    client: &Client,
+    path: &str,
+    headers: &[(&str, String)],
+    quiet: bool,
+    out: &mut dyn Write,
+    terminal: bool,
+) -> anyhow::Result<()> {
+    let response = client.send_stream("POST", path, headers, None).await?;
+    let mut sink = std::io::sink();
+    let target: &mut dyn Write = if quiet { &mut sink } else { out };
+    let mut display = ProgressDisplay::new(target, terminal && !quiet);
+    show_stream(response, &mut display).await
 }
 
 /// `X-Registry-Auth` for the reference's registry, from the user's docker config.

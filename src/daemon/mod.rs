@@ -1,6 +1,6 @@
 //! `berth daemon`: owns the state root, serves the Docker Engine API on a unix socket.
 //!
-//! OWNER: helper "daemon". Layout of the root: `lock` (flock held while running),
+//! Layout of the root: `lock` (flock held while running),
 //! `daemon.log` (when started detached), `daemon.json` (optional config), `engine-id`,
 //! `image/` (the image store). Containers, networks and volumes get their own directories in
 //! later steps. Start-up order matters: the lock first (it makes every later step safe

@@ -1,6 +1,6 @@
 //! Platforms (`linux/amd64`, `linux/arm64/v8`) and choosing one from an image index.
 //!
-//! OWNER: helper "registry". Names are normalised like containerd's platforms package, so
+//! Names are normalised like containerd's platforms package, so
 //! that an index entry `arm64` (no variant) matches a host `arm64/v8`. Pure: no I/O.
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Pushing a local image to a registry: blobs the registry has are skipped (or mounted from
 //! another repository), the rest uploaded streaming, then the manifest.
 //!
-//! OWNER: helper "registry". The manifest pushed is the one the image came with when the
+//! The manifest pushed is the one the image came with when the
 //! store still has it and every blob it names (so a pulled image keeps its digest), else a
 //! Docker schema 2 (or OCI, for OCI layers) manifest made from the image record. Layers go up
 //! at most five at a time, as Docker's `max-concurrent-uploads`.

@@ -1,6 +1,6 @@
 //! Image references normalised like Docker's: `busybox` is `docker.io/library/busybox:latest`.
 //!
-//! OWNER: helper "image-core". Grammar and errors follow distribution/reference
+//! Grammar and errors follow distribution/reference
 //! (`ParseNormalizedNamed`, `TagNameOnly`, `FamiliarName`, `FamiliarString`), written as a small
 //! hand parser instead of its regular expressions. Pure: no I/O. Only `sha256` digests are
 //! accepted, because that is all the store can hold.

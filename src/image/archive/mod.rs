@@ -2,7 +2,7 @@
 //! Docker 25+ writes alongside) and OCI image-layout tarballs, both ways; `import` of a root
 //! filesystem tarball as a one-layer image with `--change` instructions.
 //!
-//! OWNER: helper "archive". Blocking code: async callers use `spawn_blocking`.
+//! Blocking code: async callers use `spawn_blocking`.
 //!
 //! Archives arrive as streams: `load` reads the tar once, front to back, spooling every blob
 //! into the store's ingest as it goes (layers are never held in memory; only the small

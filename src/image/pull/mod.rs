@@ -2,7 +2,7 @@
 //! layers fetched in parallel and skipped when present, unpacked, then recorded in one
 //! transaction.
 //!
-//! OWNER: helper "registry". Nothing is recorded until every layer is verified and unpacked
+//! Nothing is recorded until every layer is verified and unpacked
 //! and the unpacked diff IDs equal the config's: a failed pull leaves at most unreferenced
 //! blobs and layers, which `gc` removes. Progress lines are Docker's, word for word.
 //! `layers.rs` runs the downloads and the in-order unpacking.

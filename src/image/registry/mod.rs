@@ -1,7 +1,7 @@
 //! Registry client: the Distribution API v2 over HTTPS (plain HTTP for localhost,
 //! 127.0.0.0/8 and configured insecure registries), anonymous, Bearer-token and Basic auth.
 //!
-//! OWNER: helper "registry". Streams blobs (never a whole layer in memory). This module speaks
+//! Streams blobs (never a whole layer in memory). This module speaks
 //! HTTP and knows the wire formats; it never writes image metadata (that is `pull`/`push`,
 //! through the store). Entry points: `RegistryClient::session` for one repository, `login`.
 //!

@@ -1,7 +1,7 @@
 //! The image store under `<root>/image`: content-addressed blobs, unpacked layers keyed by
 //! chain ID, and image and tag metadata in one transactional database.
 //!
-//! OWNER: helper "image-core". Crash safety: blobs and layer directories are written under a
+//! Crash safety: blobs and layer directories are written under a
 //! temporary name and renamed into place; metadata changes are single redb transactions; on
 //! `open` temporary leftovers are removed. So a daemon killed at any instant restarts with no
 //! half image listed. Blocking code: async callers use `spawn_blocking`.

@@ -1,6 +1,6 @@
 //! Unpacking one layer blob into a directory that overlayfs can use as a lower layer.
 //!
-//! OWNER: helper "unpack". Detects gzip, zstd or plain tar by magic bytes; turns OCI
+//! Detects gzip, zstd or plain tar by magic bytes; turns OCI
 //! whiteouts (`.wh.name`) into overlayfs whiteouts (0/0 character devices) and opaque markers
 //! (`.wh..wh..opq`) into the `trusted.overlay.opaque=y` xattr; keeps hard links, ownership,
 //! modes, xattrs and times; never writes outside `dest` (no `..`, no following of absolute or
