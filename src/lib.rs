@@ -7,5 +7,6 @@ pub mod api;
 pub mod cli;
 pub mod compose;
 pub mod daemon;
+pub mod engine;
 pub mod image;
 pub mod scheduler;

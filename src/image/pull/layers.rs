@@ -1,8 +1,10 @@
 //! A pull's layers: downloaded in parallel (at most three at a time, as Docker), skipped when
-//! the blob is already stored, and unpacked strictly in order as each one arrives.
+//! the blob is already stored, and unpacked from the same bytes while they arrive (each
+//! layer into its own directory, so no layer waits for another to unpack). They are recorded
+//! strictly in order, each once its parent is.
 //!
-//! Downloads run as tasks so that they keep going while an earlier layer unpacks; a failure
-//! aborts the rest (a drop guard), and nothing here records an image.
+//! Downloads run as tasks; a failure aborts the rest (a drop guard), and nothing here
+//! records an image.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use crate::image::digest::Digest;
 use crate::image::progress::{ProgressMessage, ProgressSink};
 use crate::image::registry::manifest::Descriptor;
 use crate::image::registry::{RegistryError, Session};
-use crate::image::store::{ImageStore, LayerRecord};
+use crate::image::store::{ImageStore, LayerRecord, StreamedLayer};
 
 /// Docker's `max-concurrent-downloads` default.
 const CONCURRENT_DOWNLOADS: usize = 3;
@@ -24,7 +26,10 @@ const CONCURRENT_DOWNLOADS: usize = 3;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Download tasks not yet awaited; aborted when the pull stops early.
-struct Downloads(Vec<Option<JoinHandle<Result<bool, RegistryError>>>>);
+struct Downloads(Vec<Option<Download>>);
+
+/// A layer's download task: the layer unpacked on the way, `None` when it was not fetched.
+type Download = JoinHandle<Result<Option<StreamedLayer>, RegistryError>>;
 
 impl Drop for Downloads {
     fn drop(&mut self) {
@@ -68,15 +73,16 @@ pub(super) async fn fetch_and_unpack(
     let mut parent: Option<Digest> = None;
     let mut downloaded_any = false;
     for (index, layer) in layers.iter().enumerate() {
-        let downloaded = match downloads.0[index].take() {
+        let streamed = match downloads.0[index].take() {
             Some(handle) => handle
                 .await
                 .map_err(|e| PullError::Other(e.to_string()))?
                 .map_err(|e| PullError::Other(e.to_string()))?,
-            None => false,
+            None => None,
         };
+        let downloaded = streamed.is_some();
         downloaded_any |= downloaded;
-        let record = unpack(ctx, layer, parent.as_ref(), downloaded).await?;
+        let record = unpack(ctx, layer, parent.as_ref(), streamed).await?;
         if record.diff_id != diff_ids[index] {
             return Err(PullError::Other(
                 "layers from manifest don't match image configuration".to_string(),
@@ -88,14 +94,15 @@ pub(super) async fn fetch_and_unpack(
     Ok((records, downloaded_any))
 }
 
-/// One layer's download; true when bytes were fetched.
+/// One layer's download, unpacked on the way; `None` when another pull stored the blob
+/// meanwhile (then it is unpacked from the store).
 async fn download_layer(
     store: Arc<ImageStore>,
     session: Arc<Session>,
     layer: Descriptor,
     progress: ProgressSink,
     limit: Arc<Semaphore>,
-) -> Result<bool, RegistryError> {
+) -> Result<Option<StreamedLayer>, RegistryError> {
     let id = layer.digest.short().to_string();
     let _permit = match Arc::clone(&limit).try_acquire_owned() {
         Ok(permit) => permit,
@@ -110,7 +117,7 @@ async fn download_layer(
     // Another pull may have stored it while we waited.
     if store.has_blob(&layer.digest) {
         progress.send(ProgressMessage::layer(id, "Download complete"));
-        return Ok(false);
+        return Ok(None);
     }
     let total = (layer.size > 0).then_some(layer.size);
     let mut last = Instant::now() - PROGRESS_INTERVAL;
@@ -125,21 +132,29 @@ async fn download_layer(
             ));
         }
     };
-    session
-        .download_blob(&store, &layer.digest, layer.size, report)
+    let streamed = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || store.begin_streamed_layer())
+            .await
+            .map_err(|e| RegistryError::Invalid(e.to_string()))??
+    };
+    let streamed = session
+        .download_and_unpack(&store, &layer.digest, layer.size, report, streamed)
         .await?;
     progress.send(ProgressMessage::layer(id.clone(), "Verifying Checksum"));
     progress.send(ProgressMessage::layer(id, "Download complete"));
-    Ok(true)
+    Ok(Some(streamed))
 }
 
-/// Unpacks a stored layer blob on top of `parent`.
+/// Records a layer on top of `parent`: the one unpacked during its download, or else
+/// unpacked now from the stored blob.
 async fn unpack(
     ctx: &PullContext,
     layer: &Descriptor,
     parent: Option<&Digest>,
-    downloaded: bool,
+    streamed: Option<StreamedLayer>,
 ) -> Result<LayerRecord, PullError> {
+    let downloaded = streamed.is_some();
     let id = layer.digest.short().to_string();
     let total = (layer.size > 0).then_some(layer.size);
     if downloaded {
@@ -149,10 +164,12 @@ async fn unpack(
     let store = Arc::clone(&ctx.store);
     let blob = layer.digest.clone();
     let parent_owned = parent.cloned();
-    let (diff_id, chain_id, size) =
-        tokio::task::spawn_blocking(move || store.unpack_layer(&blob, parent_owned.as_ref()))
-            .await
-            .map_err(|e| PullError::Other(e.to_string()))??;
+    let (diff_id, chain_id, size) = tokio::task::spawn_blocking(move || match streamed {
+        Some(streamed) => store.commit_streamed_layer(streamed, &blob, parent_owned.as_ref()),
+        None => store.unpack_layer(&blob, parent_owned.as_ref()),
+    })
+    .await
+    .map_err(|e| PullError::Other(e.to_string()))??;
     if downloaded {
         ctx.progress.send(ProgressMessage::bytes(
             id.clone(),

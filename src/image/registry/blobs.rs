@@ -14,7 +14,7 @@ use reqwest::Method;
 use super::session::transport_error;
 use super::{RegistryError, Session};
 use crate::image::digest::Digest;
-use crate::image::store::{ImageStore, Ingest, StoreError};
+use crate::image::store::{ImageStore, Ingest, StoreError, StreamedLayer};
 
 /// Configs bigger than this are refused; real ones are kilobytes.
 pub const MAX_CONFIG_BYTES: usize = 16 << 20;
@@ -64,14 +64,50 @@ impl Session {
         store: &Arc<ImageStore>,
         digest: &Digest,
         size: u64,
+        progress: impl FnMut(u64),
+    ) -> Result<(), RegistryError> {
+        self.download(store, digest, size, progress, None).await
+    }
+
+    /// As `download_blob`, and unpacks the layer into `layer` from the same bytes as they
+    /// arrive, so that unpacking overlaps the download instead of following it. The layer
+    /// is returned unpacked but not recorded: the caller commits it once its parent is.
+    pub async fn download_and_unpack(
+        &self,
+        store: &Arc<ImageStore>,
+        digest: &Digest,
+        size: u64,
+        progress: impl FnMut(u64),
+        mut layer: StreamedLayer,
+    ) -> Result<StreamedLayer, RegistryError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(CHANNEL_DEPTH);
+        let unpacker = tokio::task::spawn_blocking(move || {
+            let result = layer.unpack(ChunkReader::new(rx));
+            (layer, result)
+        });
+        let downloaded = self.download(store, digest, size, progress, Some(tx)).await;
+        let (layer, unpacked) = unpacker.await.map_err(join_failed)?;
+        // A download error explains a truncated stream better than the unpacker's own error.
+        downloaded?;
+        unpacked.map_err(|e| RegistryError::Invalid(format!("layer {digest}: {e}")))?;
+        Ok(layer)
+    }
+
+    async fn download(
+        &self,
+        store: &Arc<ImageStore>,
+        digest: &Digest,
+        size: u64,
         mut progress: impl FnMut(u64),
+        tee: Option<std::sync::mpsc::SyncSender<Bytes>>,
     ) -> Result<(), RegistryError> {
         let url = self.url(&format!("blobs/{digest}"));
-        let mut response = self.send_ok(Method::GET, &url, |r| r).await?;
+        let response = self.send_ok(Method::GET, &url, |r| r).await;
+        let mut response = response?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
         let writer = {
             let store = Arc::clone(store);
-            tokio::task::spawn_blocking(move || write_chunks(&store, rx))
+            tokio::task::spawn_blocking(move || write_chunks(&store, rx, tee))
         };
         let mut received: u64 = 0;
         let mut failure = None;
@@ -115,12 +151,20 @@ impl Session {
 }
 
 /// The blocking side: chunks into a fresh ingest until the channel closes.
+/// With a `tee`, every chunk also goes to the unpacker; when it stops early (a refused
+/// entry) the blob is still written, and the unpacker's error is reported by the caller.
 fn write_chunks(
     store: &ImageStore,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
+    mut tee: Option<std::sync::mpsc::SyncSender<Bytes>>,
 ) -> Result<Ingest, RegistryError> {
     let mut ingest = store.ingest()?;
     while let Some(chunk) = rx.blocking_recv() {
+        if let Some(unpacker) = &tee {
+            if unpacker.send(chunk.clone()).is_err() {
+                tee = None;
+            }
+        }
         ingest.write_all(&chunk).map_err(|source| {
             RegistryError::Store(StoreError::Io {
                 context: "writing blob".to_string(),
@@ -129,6 +173,36 @@ fn write_chunks(
         })?;
     }
     Ok(ingest)
+}
+
+/// A blocking `Read` over the chunks a download hands on; end of stream when the sender
+/// goes (the download finished or failed).
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChunkReader {
+    fn new(rx: std::sync::mpsc::Receiver<Bytes>) -> Self {
+        ChunkReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(chunk) => self.current = chunk,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
 }
 
 async fn join_blocking<T>(

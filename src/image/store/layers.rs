@@ -66,18 +66,7 @@ impl ImageStore {
         blob: &Digest,
         parent: Option<&Digest>,
     ) -> Result<(Digest, Digest, u64), StoreError> {
-        if !self.has_blob(blob) {
-            return Err(StoreError::Invalid(format!(
-                "layer blob {blob} is not in the store"
-            )));
-        }
-        if let Some(parent) = parent {
-            if !self.has_layer(parent) {
-                return Err(StoreError::Invalid(format!(
-                    "parent layer {parent} is not unpacked"
-                )));
-            }
-        }
+        self.check_layer_inputs(blob, parent)?;
         if let Some(found) = self.find_unpacked(blob, parent)? {
             return Ok(found);
         }
@@ -105,6 +94,61 @@ impl ImageStore {
         };
         self.commit_layer(&tmp, &chain, &row, blob)?;
         Ok((unpacked.diff_id, chain, unpacked.size))
+    }
+
+    /// Starts a layer that is unpacked from a stream while its blob is still arriving (a
+    /// pull unpacks as it downloads). Nothing is recorded until `commit_streamed_layer`;
+    /// dropping the `StreamedLayer` removes its directory.
+    pub fn begin_streamed_layer(&self) -> Result<StreamedLayer, StoreError> {
+        let tmp = self
+            .root
+            .join(LAYERS_DIR)
+            .join(format!("{TMP_PREFIX}{}", random_name()?));
+        std::fs::create_dir(&tmp).map_err(|e| io_err(format!("creating {}", tmp.display()), e))?;
+        Ok(StreamedLayer {
+            dir: Some(tmp),
+            unpacked: None,
+        })
+    }
+
+    /// Records a streamed layer once its blob `blob` is committed (so its digest is
+    /// verified) and `parent` is recorded; returns (diff_id, chain_id, size) as
+    /// `unpack_layer` does.
+    pub fn commit_streamed_layer(
+        &self,
+        mut layer: StreamedLayer,
+        blob: &Digest,
+        parent: Option<&Digest>,
+    ) -> Result<(Digest, Digest, u64), StoreError> {
+        self.check_layer_inputs(blob, parent)?;
+        let (Some(dir), Some(unpacked)) = (layer.dir.take(), layer.unpacked.take()) else {
+            return Err(StoreError::Invalid(format!(
+                "layer {blob} was not unpacked"
+            )));
+        };
+        let chain = chain_id(parent, &unpacked.diff_id);
+        let row = LayerRow {
+            diff_id: unpacked.diff_id.clone(),
+            size: unpacked.size,
+            parent: parent.cloned(),
+        };
+        self.commit_layer(&dir, &chain, &row, blob)?;
+        Ok((unpacked.diff_id, chain, unpacked.size))
+    }
+
+    /// A layer is only made from a stored (so verified) blob on top of a recorded parent.
+    fn check_layer_inputs(&self, blob: &Digest, parent: Option<&Digest>) -> Result<(), StoreError> {
+        if !self.has_blob(blob) {
+            return Err(StoreError::Invalid(format!(
+                "layer blob {blob} is not in the store"
+            )));
+        }
+        match parent {
+            Some(parent) if !self.has_layer(parent) => Err(StoreError::Invalid(format!(
+                "parent layer {parent} is not unpacked"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The layer this blob already unpacked to on this parent, when it is there.
@@ -189,6 +233,33 @@ impl ImageStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A layer being unpacked from a stream into a temporary directory of the store.
+pub struct StreamedLayer {
+    dir: Option<PathBuf>,
+    unpacked: Option<unpack::Unpacked>,
+}
+
+impl StreamedLayer {
+    /// Unpacks the layer stream `blob` (any compression); call once, from a blocking thread.
+    pub fn unpack(&mut self, blob: impl std::io::Read) -> Result<unpack::Unpacked, UnpackError> {
+        let Some(dir) = &self.dir else {
+            return Err(UnpackError::Invalid("layer already committed".to_string()));
+        };
+        let unpacked = unpack::unpack_layer(blob, dir)?;
+        self.unpacked = Some(unpacked.clone());
+        Ok(unpacked)
+    }
+}
+
+impl Drop for StreamedLayer {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            // Not committed: the pull failed. A leftover would also go at the next open.
+            let _ = remove_path(&dir);
+        }
     }
 }
 

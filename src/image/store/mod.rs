@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::digest::Digest;
 
 pub use blobs::Ingest;
-pub use layers::{chain_id, chain_ids};
+pub use layers::{chain_id, chain_ids, StreamedLayer};
 
 /// One layer of an image, as pulled or loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
