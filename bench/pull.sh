@@ -8,9 +8,11 @@
 #
 # The image is made by the test fixtures (`bench_fixture_write_layout` in
 # tests/image_e2e.rs: six gzip layers, seeded, half incompressible), pushed into a
-# `docker-registry` on 127.0.0.1 with skopeo. berth's daemon keeps running between runs; the
-# image is removed and the store garbage-collected before each run, so each pull starts from
-# an empty store. Needs docker-registry, skopeo and hyperfine (installed when missing, as root).
+# `docker-registry` on 127.0.0.1 with skopeo. Before each run every tool gets a fresh, empty
+# destination: berth a new daemon on a new state root, skopeo a new directory. The previous
+# run's files are moved aside, not deleted, until the end: deleting ~100 MB of small files
+# right before a run makes ext4 slow to create the next run's files (it scans the freshly
+# freed inodes), which would charge one tool's clean-up to the other's time. Needs docker-registry, skopeo and hyperfine (installed when missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -30,6 +32,12 @@ cleanup() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    # The berth daemon a prepare step started last (not a child of this shell).
+    if [ -f "$work/berth.pid" ]; then
+        pid=$(cat "$work/berth.pid")
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,10 +103,32 @@ skopeo copy --quiet --all --preserve-digests --dest-tls-verify=false \
 
 echo "== starting berth's daemon" >&2
 sock=$work/berth.sock
-"$berth" daemon --root "$work/root" --host "unix://$sock" >"$work/daemon.log" 2>&1 &
-pids+=($!)
-wait_for curl -fsS --unix-socket "$sock" http://berth/_ping
 export BERTH_HOST=unix://$sock
+mkdir -p "$work/trash"
+# Stops the running berth daemon, moves its root aside and starts a fresh one (a prepare step).
+cat >"$work/fresh-berth.sh" <<EOF
+#!/usr/bin/env bash
+set -eu
+if [ -f "$work/berth.pid" ]; then
+    pid=\$(cat "$work/berth.pid")
+    kill "\$pid" 2>/dev/null || true
+    while kill -0 "\$pid" 2>/dev/null; do sleep 0.02; done
+fi
+if [ -d "$work/root" ]; then mv "$work/root" "$work/trash/root.\$RANDOM\$RANDOM"; fi
+setsid "$berth" daemon --root "$work/root" --host "unix://$sock" >>"$work/daemon.log" 2>&1 </dev/null &
+echo \$! >"$work/berth.pid"
+for _ in \$(seq 300); do
+    curl -fsS --unix-socket "$sock" http://berth/_ping >/dev/null 2>&1 && exit 0
+    sleep 0.02
+done
+echo "berth daemon did not start" >&2
+exit 1
+EOF
+chmod +x "$work/fresh-berth.sh"
+"$work/fresh-berth.sh"
+# A prepare step moving a previous run's output aside.
+# (hyperfine runs it with sh, which has no $RANDOM: mktemp names the place.)
+aside() { echo "if [ -e $1 ]; then mv $1 \$(mktemp -d $work/trash/XXXXXX)/; fi"; }
 
 # skopeo's `dir:` copy only downloads; berth also unpacks every layer. The third column does
 # both with the reference tools (skopeo, then `tar -xzf` of each layer blob it fetched), which
@@ -106,9 +136,10 @@ export BERTH_HOST=unix://$sock
 skopeo_untar='i=0; while read -r f; do mkdir -p '"$work"'/skopeo-x/$i && tar -xzf '"$work"'/skopeo-dir2/"$(basename "$f")" -C '"$work"'/skopeo-x/$i; i=$((i+1)); done <'"$work"'/layers.txt'
 names=(--command-name "berth pull" --command-name "skopeo copy docker:// dir:"
        --command-name "skopeo copy + tar -xzf")
-prepares=(--prepare "$berth rmi -f $ref >/dev/null 2>&1; $berth image prune -f >/dev/null 2>&1; true"
-          --prepare "rm -rf $work/skopeo-dir"
-          --prepare "rm -rf $work/skopeo-dir2 $work/skopeo-x")
+# Every prepare ends with `sync`, so that no run waits for the previous run's writeback.
+prepares=(--prepare "$work/fresh-berth.sh; sync"
+          --prepare "$(aside "$work/skopeo-dir"); sync"
+          --prepare "$(aside "$work/skopeo-dir2"); $(aside "$work/skopeo-x"); sync")
 commands=("$berth pull $ref >/dev/null"
           "skopeo copy --quiet --src-tls-verify=false docker://$ref dir:$work/skopeo-dir"
           "skopeo copy --quiet --src-tls-verify=false docker://$ref dir:$work/skopeo-dir2 && $skopeo_untar")
