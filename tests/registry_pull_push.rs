@@ -7,8 +7,6 @@
 //! PID in Drop (see `support`).
 
 mod support;
-#[path = "registry_pull_push/token_front.rs"]
-mod token_front;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -661,17 +659,18 @@ async fn push_of_an_image_without_a_manifest_generates_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_auth_registry_gets_one_token_for_a_whole_pull() {
-    if !tools_present("token_auth") {
+    if !tools_present("token_auth") || !support::require_tool("openssl", "token_auth") {
         return;
     }
-    let registry = Registry::start();
+    // A real registry behind Bearer-token auth, with the test token server.
+    let registry = Registry::start_with_token("berth", "t0ken");
     let built = fixtures::push_image(
         &registry,
         "tok/busybox:1",
         &fixtures::whiteout_spec(Compression::Gzip, Compression::Zstd),
     );
-    let front = token_front::start(&registry.addr(), "berth", "t0ken").await;
-    let name = format!("{}/tok/busybox:1", front.addr);
+    let tokens = registry.token_server().expect("a token registry");
+    let name = format!("{}/tok/busybox:1", registry.addr());
     let client = client();
 
     let s = new_store();
@@ -692,9 +691,7 @@ async fn token_auth_registry_gets_one_token_for_a_whole_pull() {
         "{err}"
     );
 
-    let before = front
-        .token_requests
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let before = tokens.issued();
     let auth = basic("berth", "t0ken");
     let image = pull_as(&s.store, &client, &name, None, Some(&auth))
         .await
@@ -706,9 +703,7 @@ async fn token_auth_registry_gets_one_token_for_a_whole_pull() {
         .0
         .expect("second pull");
     assert_eq!(again.id, image.id);
-    let after = front
-        .token_requests
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let after = tokens.issued();
     assert_eq!(
         after - before,
         1,
@@ -716,14 +711,14 @@ async fn token_auth_registry_gets_one_token_for_a_whole_pull() {
     );
 
     let mut login = basic("berth", "t0ken");
-    login.serveraddress = format!("http://{}", front.addr);
+    login.serveraddress = format!("http://{}", registry.addr());
     assert_eq!(client.login(&login).await, Ok(None));
     login.password = "bad".into();
     assert_eq!(
         client.login(&login).await,
         Err(format!(
             "Get \"http://{}/v2/\": unauthorized: incorrect username or password",
-            front.addr
+            registry.addr()
         ))
     );
 }

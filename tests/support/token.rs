@@ -173,7 +173,7 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return respond(
             stream,
             "401 Unauthorized",
-            &json!({"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]}),
+            &json!({"errors": [{"code": "UNAUTHORIZED", "message": "incorrect username or password"}]}),
         );
     }
     let scopes: Vec<&str> = params

@@ -16,6 +16,7 @@ use crate::image::store::{ImageRecord, ImageStore, LayerRecord};
 
 use super::changes::{apply_changes, RunConfig};
 use super::{media, spool, ArchiveError};
+use crate::image::platform::Platform;
 
 /// The image config `import` writes (fields sorted as serde_json writes a map, which is
 /// all a digest needs: one fixed order).
@@ -139,26 +140,10 @@ fn trim_fraction(text: &str) -> String {
     }
 }
 
-/// The host's OCI platform (os, architecture, variant), Go's names for Rust's targets.
-/// Kept here rather than taken from `platform::Platform::host` so that archives do not wait
-/// on the registry side; both follow containerd's normalisation.
+/// The host's OCI platform (os, architecture, variant), with Go's names.
 pub(super) fn host_platform() -> (String, String, Option<String>) {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
-        "powerpc64" => "ppc64",
-        "mips64" if cfg!(target_endian = "little") => "mips64le",
-        "loongarch64" => "loong64",
-        other => other,
-    };
-    let variant = match arch {
-        "arm64" => Some("v8".to_string()),
-        "arm" => Some("v7".to_string()),
-        _ => None,
-    };
-    (std::env::consts::OS.to_string(), arch.to_string(), variant)
+    let host = Platform::host();
+    (host.os, host.architecture, host.variant)
 }
 
 #[cfg(test)]
