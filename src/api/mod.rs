@@ -4,5 +4,6 @@
 //! `types` and `client` are client side and never reach into the
 //! daemon's state; `server` is daemon side.
 pub mod client;
+pub mod container_types;
 pub mod server;
 pub mod types;

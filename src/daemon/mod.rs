@@ -8,6 +8,7 @@
 //! the socket last, so a client that can connect finds a daemon ready to answer.
 
 pub mod config;
+pub mod containers;
 pub mod events;
 pub mod lock;
 pub mod logging;
@@ -64,6 +65,10 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
     let images = open_store(root.join("image")).await?;
     let id = state::ensure_engine_id(root)
         .with_context(|| format!("reading {}", root.join("engine-id").display()))?;
+    let events = Arc::new(events::EventBus::new());
+    let containers = containers::Containers::open(root, images.clone(), events.clone())
+        .await
+        .context("opening the containers")?;
     let daemon = Arc::new(Daemon::new(DaemonParts {
         root: root.clone(),
         socket: config.socket.clone(),
@@ -71,6 +76,8 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
         id,
         images,
         registry_config: file.merge_registry(&config.registry),
+        events,
+        containers,
     }));
     let listener = socket::bind(&config.socket)?;
     tracing::info!(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::containers::Containers;
 use super::events::EventBus;
 use crate::image::registry::{RegistryClient, RegistryConfig};
 use crate::image::store::ImageStore;
@@ -23,7 +24,8 @@ pub struct Daemon {
     pub images: Arc<ImageStore>,
     pub registry: RegistryClient,
     pub registry_config: RegistryConfig,
-    pub events: EventBus,
+    pub events: Arc<EventBus>,
+    pub containers: Arc<Containers>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -35,6 +37,8 @@ pub struct DaemonParts {
     pub id: String,
     pub images: Arc<ImageStore>,
     pub registry_config: RegistryConfig,
+    pub events: Arc<EventBus>,
+    pub containers: Arc<Containers>,
 }
 
 impl Daemon {
@@ -48,7 +52,8 @@ impl Daemon {
             id: parts.id,
             images: parts.images,
             registry_config: parts.registry_config,
-            events: EventBus::new(),
+            events: parts.events,
+            containers: parts.containers,
             shutdown,
         }
     }

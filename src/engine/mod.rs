@@ -1,10 +1,12 @@
 //! The container engine: namespaces, cgroups, rootfs and the shim that runs one container.
 //!
-//! Built so far (step 3 has started; nothing here is wired into the daemon yet): `spec`
-//! (a container-create request resolved against its image into a run spec), `cgroups` (v1
-//! and v2 groups with Docker's resource semantics) and `security` (capabilities and Docker's
-//! seccomp profile compiled to BPF). Namespaces, the root filesystem, the shim and the
-//! container API come next.
+//! - `spec`: a container-create request resolved against its image into a run spec.
+//! - `cgroups`: v1 and v2 groups with Docker's resource semantics.
+//! - `security`: capabilities and Docker's seccomp profile compiled to BPF.
+//! - `runtime`: namespaces, the overlay root, mounts and the process of one container or
+//!   exec, from an [`runtime::InitSpec`].
+//! - `shim`: the per-container parent process and the daemon's client for it.
+//! - `logs`: Docker's json-file log format, written by the shim, read by the daemon.
 //!
 //! This is the only module allowed `unsafe` (the crate root denies it): creating namespaces,
 //! pivoting the root and exec'ing the container process need raw system calls that neither std
@@ -13,5 +15,8 @@
 #![allow(unsafe_code)]
 
 pub mod cgroups;
+pub mod logs;
+pub mod runtime;
 pub mod security;
+pub mod shim;
 pub mod spec;

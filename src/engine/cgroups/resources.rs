@@ -12,7 +12,8 @@ pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 pub const CFS_PERIOD_US: u64 = 100_000;
 
 /// Resource limits, named and encoded as Docker's HostConfig (0 means "not set").
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Resources {
     /// `--memory`, bytes.
     pub memory: i64,
