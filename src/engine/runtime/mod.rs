@@ -20,7 +20,7 @@ use nix::unistd::Pid;
 
 use crate::engine::cgroups::Cgroup;
 pub use spec::{
-    CgroupSpec, ExecSpec, InitSpec, MountSpec, NamespaceKind, NamespaceSpec, ProcessSpec,
+    CgroupSpec, ExecSpec, InitSpec, LogSpec, MountSpec, NamespaceKind, NamespaceSpec, ProcessSpec,
     RootfsSpec, ShmSpec,
 };
 

@@ -48,6 +48,19 @@ pub struct InitSpec {
     pub cgroup: CgroupSpec,
     /// `--init`: a built-in init runs as PID 1, forwards signals and reaps zombies.
     pub init: bool,
+    /// Where and how the shim writes the container's output.
+    pub log: LogSpec,
+}
+
+/// The json-file log: `<dir>/<id>-json.log`, rotated at `max_size` bytes keeping
+/// `max_files` files in all (berth bounds it by default: 20 MiB × 5, Docker's `local`
+/// driver defaults; `--log-opt max-size=… max-file=…` override).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSpec {
+    pub path: PathBuf,
+    pub max_size: u64,
+    pub max_files: u32,
 }
 
 /// The overlay root filesystem.
