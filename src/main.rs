@@ -6,5 +6,8 @@ fn main() {
     if let Some(code) = berth::engine::shim::main_if_requested(&args) {
         std::process::exit(code);
     }
+    if let Some(code) = berth::engine::runtime::main_if_requested(&args) {
+        std::process::exit(code);
+    }
     std::process::exit(berth::cli::run(args));
 }

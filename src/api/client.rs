@@ -230,6 +230,78 @@ impl Client {
     }
 }
 
+/// A hijacked connection: the raw byte stream both ways after `101 Switching Protocols`
+/// (attach, exec start). Shutting down its write half tells the daemon stdin ended.
+pub type Hijacked = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+
+impl Client {
+    /// `method path` with a JSON body (or none), asking the daemon to take the connection
+    /// over (`Connection: Upgrade`, `Upgrade: tcp`) as the docker CLI does for attach and
+    /// exec start; returns the status, the headers and the raw stream. A non-2xx answer
+    /// becomes `ClientError::Api`; a 2xx other than 101 is an error too (no stream).
+    pub async fn hijack(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(hyper::StatusCode, hyper::HeaderMap, Hijacked), ClientError> {
+        let stream = tokio::net::UnixStream::connect(&self.socket)
+            .await
+            .map_err(|_| ClientError::Unreachable {
+                socket: self.socket.clone(),
+            })?;
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| ClientError::Other(format!("connecting to the daemon: {e}")))?;
+        tokio::spawn(async move {
+            // Hands the connection to the upgrade once the 101 is read.
+            let _ = conn.with_upgrades().await;
+        });
+        let body = match body {
+            Some(v) => {
+                let bytes = serde_json::to_vec(&v)
+                    .map_err(|e| ClientError::Other(format!("encoding request: {e}")))?;
+                Full::new(Bytes::from(bytes))
+                    .map_err(|never| match never {})
+                    .boxed_unsync()
+            }
+            None => empty_body(),
+        };
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(versioned_path(path))
+            .header(hyper::header::HOST, "localhost")
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::CONNECTION, "Upgrade")
+            .header(hyper::header::UPGRADE, "tcp")
+            .body(body)
+            .map_err(|e| ClientError::Other(format!("building request {method} {path}: {e}")))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| ClientError::Other(format!("{method} {path}: {e}")))?;
+        let status = resp.status();
+        if !status.is_success() && status != hyper::StatusCode::SWITCHING_PROTOCOLS {
+            return Err(api_error(resp).await);
+        }
+        if status != hyper::StatusCode::SWITCHING_PROTOCOLS {
+            return Err(ClientError::Other(format!(
+                "{method} {path}: the daemon answered {status} instead of upgrading the connection"
+            )));
+        }
+        let headers = resp.headers().clone();
+        let upgraded = hyper::upgrade::on(resp)
+            .await
+            .map_err(|e| ClientError::Other(format!("{method} {path}: upgrading: {e}")))?;
+        Ok((status, headers, hyper_util::rt::TokioIo::new(upgraded)))
+    }
+}
+
 /// The `X-Registry-Auth` header for `auth`: base64url of its JSON, as the docker CLI sends it.
 pub fn registry_auth_header(auth: &AuthConfig) -> (&'static str, String) {
     use base64::Engine;

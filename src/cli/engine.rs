@@ -11,8 +11,8 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context};
 
 use super::{
-    daemon_cmd, image_cmd, images, import, load_save, login, pull_push, system, tag_rmi, EngineCli,
-    EngineVerb,
+    containers, daemon_cmd, image_cmd, images, import, load_save, login, pull_push, system,
+    tag_rmi, EngineCli, EngineVerb,
 };
 use crate::api::client::Client;
 
@@ -63,6 +63,8 @@ pub fn run(cli: EngineCli) -> i32 {
         EngineVerb::Info(args) => {
             with_client(host, |c| async move { system::info(&c, &args).await })
         }
+        EngineVerb::Container { command } => containers::run_verb(host, command, true),
+        EngineVerb::Containers(verb) => containers::run_verb(host, verb, false),
     };
     super::exit_code(result)
 }

@@ -9,6 +9,7 @@
 //! global `-H/--host`.
 
 mod config;
+mod containers;
 mod daemon_cmd;
 mod docker_config;
 mod engine;
@@ -35,6 +36,11 @@ const ENGINE_VERBS: &[&str] = &[
     "logout", "version", "info",
 ];
 
+/// Whether `word` is an engine verb (image and system verbs, or container verbs).
+fn is_engine_verb(word: &str) -> bool {
+    ENGINE_VERBS.contains(&word) || containers::VERBS.contains(&word)
+}
+
 /// berth: Compose stacks on berth's own container engine.
 #[derive(Debug, Parser)]
 #[command(
@@ -42,7 +48,7 @@ const ENGINE_VERBS: &[&str] = &[
     version,
     about,
     disable_help_subcommand = true,
-    after_help = "Engine commands:\n  daemon, images, image, pull, push, tag, rmi, load, save, import, login, logout, version, info\n\nRun 'berth COMMAND --help' for more information on a command."
+    after_help = "Engine commands:\n  daemon, images, image, pull, push, tag, rmi, load, save, import, login, logout, version, info\n  run, create, start, stop, kill, restart, rm, ps, inspect, logs, exec, top, stats, pause, unpause, wait, cp, port, rename, container\n\nRun 'berth COMMAND --help' for more information on a command."
 )]
 pub struct Cli {
     /// Daemon socket to connect to (unix:///PATH)
@@ -104,6 +110,13 @@ pub enum EngineVerb {
     Version(system::VersionArgs),
     /// Display system-wide information
     Info(system::InfoArgs),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        command: containers::ContainerVerb,
+    },
+    #[command(flatten)]
+    Containers(containers::ContainerVerb),
 }
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
@@ -135,7 +148,7 @@ fn is_engine_invocation(args: &[std::ffi::OsString]) -> bool {
                 words.next();
             }
             w if w.starts_with("--host=") || (w.starts_with("-H") && w.len() > 2) => {}
-            w => return ENGINE_VERBS.contains(&w),
+            w => return is_engine_verb(w),
         }
     }
     false

@@ -86,7 +86,9 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "berth daemon started"
     );
-    crate::api::server::serve(listener, daemon, shutdown_signal()?).await;
+    crate::api::server::serve(listener, daemon.clone(), shutdown_signal()?).await;
+    // Supervisors stop; the containers keep running for the next daemon to adopt.
+    daemon.containers.shutdown();
     socket::remove(&config.socket);
     tracing::info!("berth daemon stopped");
     Ok(())

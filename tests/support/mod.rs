@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod dockerd;
 pub mod images;
 pub mod proxy;
 pub mod registry;

@@ -6,6 +6,7 @@
 
 use hyper::StatusCode;
 
+use crate::daemon::containers::ContainerError;
 use crate::image::archive::ArchiveError;
 use crate::image::reference::ReferenceError;
 use crate::image::store::StoreError;
@@ -81,6 +82,21 @@ impl From<ArchiveError> for ApiError {
     }
 }
 
+/// Docker's errdefs codes: not found 404, conflict 409, not modified 304 (answered without a
+/// body), invalid parameter 400, the rest 500.
+impl From<ContainerError> for ApiError {
+    fn from(e: ContainerError) -> ApiError {
+        let status = match &e {
+            ContainerError::NotFound(_) => StatusCode::NOT_FOUND,
+            ContainerError::Conflict(_) => StatusCode::CONFLICT,
+            ContainerError::NotModified => StatusCode::NOT_MODIFIED,
+            ContainerError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ContainerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
 /// A blocking task that panicked or was cancelled: a server fault.
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
@@ -99,6 +115,22 @@ mod tests {
         assert_eq!(e.message, "No such image: nope");
         let e: ApiError = StoreError::Conflict("in use".into()).into();
         assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn container_errors_get_dockers_codes() {
+        let e: ApiError = ContainerError::NotFound("No such container: x".into()).into();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!(e.message, "No such container: x");
+        let e: ApiError = ContainerError::Conflict("in use".into()).into();
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        let e: ApiError = ContainerError::NotModified.into();
+        assert_eq!(e.status, StatusCode::NOT_MODIFIED);
+        let e: ApiError = ContainerError::Invalid("bad".into()).into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e: ApiError = ContainerError::Internal(anyhow::anyhow!("boom")).into();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.message, "boom");
     }
 
     #[test]

@@ -6,8 +6,10 @@
 
 pub mod auth;
 pub mod body;
+pub mod containers;
 pub mod errors;
 pub mod events;
+pub mod hijack;
 pub mod images;
 pub mod query;
 pub mod router;
@@ -78,8 +80,10 @@ pub async fn serve(
 async fn serve_connection(stream: tokio::net::UnixStream, daemon: Arc<Daemon>) {
     let service_daemon = daemon.clone();
     let service = hyper::service::service_fn(move |req| handle(service_daemon.clone(), req));
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // Upgrades: attach and exec hijack the connection (`hijack`).
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,
@@ -115,7 +119,8 @@ async fn handle(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response<
 }
 
 async fn dispatch(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let (_version, path) = router::strip_version(req.uri().path())?;
+    let (version, path) = router::strip_version(req.uri().path())?;
+    let multiplexed_media = router::speaks_multiplexed_media(version);
     let route = router::match_route(req.method(), path).ok_or_else(ApiError::page_not_found)?;
     let query = Query::parse(req.uri().query());
     match route {
@@ -141,12 +146,25 @@ async fn dispatch(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Respons
             images::archive::save(daemon, names).await
         }
         Route::ImagesLoad => images::archive::load(daemon, req, query).await,
+        Route::ContainersCreate => containers::lifecycle::create(&daemon, req, query).await,
+        Route::ContainersList => containers::list_inspect::list(&daemon, &query).await,
+        Route::ContainersPrune => containers::lifecycle::prune(&daemon, &query).await,
+        Route::Container(id, op) => {
+            containers::dispatch(daemon, req, query, multiplexed_media, id, op).await
+        }
+        Route::Exec(id, op) => {
+            containers::exec::dispatch(daemon, req, query, multiplexed_media, id, op).await
+        }
     }
 }
 
 fn error_response(method: &hyper::Method, path: &str, e: ApiError) -> Response<Body> {
     if e.status.is_server_error() {
         tracing::error!(%method, path, error = %e.message, "request failed");
+    }
+    if e.status == hyper::StatusCode::NOT_MODIFIED {
+        // Docker answers "already started/stopped" with a bare 304.
+        return body::no_content(e.status);
     }
     body::json(e.status, &ErrorResponse { message: e.message })
 }

@@ -33,6 +33,50 @@ pub enum Route {
     ImagePush(String),
     ImageDelete(String),
     DistributionInspect(String),
+    ContainersCreate,
+    ContainersList,
+    ContainersPrune,
+    /// `/containers/{id}/...`: the ID, prefix or name as written, and what to do.
+    Container(String, ContainerOp),
+    /// `/exec/{id}/...`.
+    Exec(String, ExecOp),
+}
+
+/// The endpoints under `/containers/{id}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerOp {
+    Inspect,
+    Top,
+    Logs,
+    Stats,
+    Changes,
+    /// `HEAD .../archive`
+    ArchiveStat,
+    /// `GET .../archive`
+    ArchiveGet,
+    /// `PUT .../archive`
+    ArchivePut,
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Pause,
+    Unpause,
+    Wait,
+    Rename,
+    Resize,
+    Attach,
+    ExecCreate,
+    /// `DELETE /containers/{id}`
+    Delete,
+}
+
+/// The endpoints under `/exec/{id}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecOp {
+    Start,
+    Resize,
+    Inspect,
 }
 
 /// Splits `/v1.43/info` into the version and `/info`; checks the version is one we serve.
@@ -91,11 +135,70 @@ pub fn match_route(method: &Method, path: &str) -> Option<Route> {
         ("POST", "/images/load") => Some(Route::ImagesLoad),
         ("POST", "/images/prune") => Some(Route::ImagesPrune),
         ("GET", "/images/get") => Some(Route::ImagesSave),
+        ("POST", "/containers/create") => Some(Route::ContainersCreate),
+        ("GET", "/containers/json") => Some(Route::ContainersList),
+        ("POST", "/containers/prune") => Some(Route::ContainersPrune),
         _ => None,
     };
     fixed
         .or_else(|| match_image(method, path))
         .or_else(|| match_distribution(method, path))
+        .or_else(|| match_container(method, path))
+        .or_else(|| match_exec(method, path))
+}
+
+/// Splits `{id}[/suffix]` under `prefix`; IDs and names never contain a slash.
+fn split_object<'a>(path: &'a str, prefix: &str) -> Option<(String, &'a str)> {
+    let rest = path.strip_prefix(prefix)?;
+    let (id, suffix) = rest.split_once('/').unwrap_or((rest, ""));
+    (!id.is_empty()).then(|| (percent_decode(id, false), suffix))
+}
+
+/// `/containers/{id}[/suffix]`.
+fn match_container(method: &Method, path: &str) -> Option<Route> {
+    let (id, suffix) = split_object(path, "/containers/")?;
+    let op = match (method.as_str(), suffix) {
+        ("GET", "json") => ContainerOp::Inspect,
+        ("GET", "top") => ContainerOp::Top,
+        ("GET", "logs") => ContainerOp::Logs,
+        ("GET", "stats") => ContainerOp::Stats,
+        ("GET", "changes") => ContainerOp::Changes,
+        ("HEAD", "archive") => ContainerOp::ArchiveStat,
+        ("GET", "archive") => ContainerOp::ArchiveGet,
+        ("PUT", "archive") => ContainerOp::ArchivePut,
+        ("POST", "start") => ContainerOp::Start,
+        ("POST", "stop") => ContainerOp::Stop,
+        ("POST", "restart") => ContainerOp::Restart,
+        ("POST", "kill") => ContainerOp::Kill,
+        ("POST", "pause") => ContainerOp::Pause,
+        ("POST", "unpause") => ContainerOp::Unpause,
+        ("POST", "wait") => ContainerOp::Wait,
+        ("POST", "rename") => ContainerOp::Rename,
+        ("POST", "resize") => ContainerOp::Resize,
+        ("POST", "attach") => ContainerOp::Attach,
+        ("POST", "exec") => ContainerOp::ExecCreate,
+        ("DELETE", "") => ContainerOp::Delete,
+        _ => return None,
+    };
+    Some(Route::Container(id, op))
+}
+
+/// `/exec/{id}/suffix`.
+fn match_exec(method: &Method, path: &str) -> Option<Route> {
+    let (id, suffix) = split_object(path, "/exec/")?;
+    let op = match (method.as_str(), suffix) {
+        ("POST", "start") => ExecOp::Start,
+        ("POST", "resize") => ExecOp::Resize,
+        ("GET", "json") => ExecOp::Inspect,
+        _ => return None,
+    };
+    Some(Route::Exec(id, op))
+}
+
+/// Whether a client of `version` (the path's `/v1.NN`, `None` for the newest) expects
+/// Docker's multiplexed-stream media type (API 1.42 and later).
+pub fn speaks_multiplexed_media(version: Option<&str>) -> bool {
+    version.is_none_or(|v| compare_versions(v, "1.42").is_ge())
 }
 
 /// `/images/{name}[/suffix]`.
@@ -182,6 +285,175 @@ mod tests {
             match_route(&Method::GET, "/distribution/busybox:1/json"),
             Some(Route::DistributionInspect("busybox:1".into()))
         );
+    }
+
+    /// Every container and exec path, with and without the version prefix.
+    #[test]
+    fn container_and_exec_paths() {
+        use ContainerOp as C;
+        let cases: &[(Method, &str, Route)] = &[
+            (Method::POST, "/containers/create", Route::ContainersCreate),
+            (Method::GET, "/containers/json", Route::ContainersList),
+            (Method::POST, "/containers/prune", Route::ContainersPrune),
+            (
+                Method::GET,
+                "/containers/web/json",
+                Route::Container("web".into(), C::Inspect),
+            ),
+            (
+                Method::GET,
+                "/containers/web/top",
+                Route::Container("web".into(), C::Top),
+            ),
+            (
+                Method::GET,
+                "/containers/web/logs",
+                Route::Container("web".into(), C::Logs),
+            ),
+            (
+                Method::GET,
+                "/containers/web/stats",
+                Route::Container("web".into(), C::Stats),
+            ),
+            (
+                Method::GET,
+                "/containers/web/changes",
+                Route::Container("web".into(), C::Changes),
+            ),
+            (
+                Method::HEAD,
+                "/containers/web/archive",
+                Route::Container("web".into(), C::ArchiveStat),
+            ),
+            (
+                Method::GET,
+                "/containers/web/archive",
+                Route::Container("web".into(), C::ArchiveGet),
+            ),
+            (
+                Method::PUT,
+                "/containers/web/archive",
+                Route::Container("web".into(), C::ArchivePut),
+            ),
+            (
+                Method::POST,
+                "/containers/web/start",
+                Route::Container("web".into(), C::Start),
+            ),
+            (
+                Method::POST,
+                "/containers/web/stop",
+                Route::Container("web".into(), C::Stop),
+            ),
+            (
+                Method::POST,
+                "/containers/web/restart",
+                Route::Container("web".into(), C::Restart),
+            ),
+            (
+                Method::POST,
+                "/containers/web/kill",
+                Route::Container("web".into(), C::Kill),
+            ),
+            (
+                Method::POST,
+                "/containers/web/pause",
+                Route::Container("web".into(), C::Pause),
+            ),
+            (
+                Method::POST,
+                "/containers/web/unpause",
+                Route::Container("web".into(), C::Unpause),
+            ),
+            (
+                Method::POST,
+                "/containers/web/wait",
+                Route::Container("web".into(), C::Wait),
+            ),
+            (
+                Method::POST,
+                "/containers/web/rename",
+                Route::Container("web".into(), C::Rename),
+            ),
+            (
+                Method::POST,
+                "/containers/web/resize",
+                Route::Container("web".into(), C::Resize),
+            ),
+            (
+                Method::POST,
+                "/containers/web/attach",
+                Route::Container("web".into(), C::Attach),
+            ),
+            (
+                Method::POST,
+                "/containers/web/exec",
+                Route::Container("web".into(), C::ExecCreate),
+            ),
+            (
+                Method::DELETE,
+                "/containers/web",
+                Route::Container("web".into(), C::Delete),
+            ),
+            (
+                Method::POST,
+                "/exec/e1/start",
+                Route::Exec("e1".into(), ExecOp::Start),
+            ),
+            (
+                Method::POST,
+                "/exec/e1/resize",
+                Route::Exec("e1".into(), ExecOp::Resize),
+            ),
+            (
+                Method::GET,
+                "/exec/e1/json",
+                Route::Exec("e1".into(), ExecOp::Inspect),
+            ),
+        ];
+        for (method, path, route) in cases {
+            assert_eq!(
+                match_route(method, path).as_ref(),
+                Some(route),
+                "{method} {path}"
+            );
+            let versioned = format!("/v1.43{path}");
+            let (version, bare) = strip_version(&versioned).expect("version ok");
+            assert_eq!(version, Some("1.43"));
+            assert_eq!(
+                match_route(method, bare).as_ref(),
+                Some(route),
+                "{versioned}"
+            );
+        }
+    }
+
+    #[test]
+    fn container_routes_refuse_wrong_methods_and_empty_ids() {
+        assert_eq!(match_route(&Method::GET, "/containers/web/start"), None);
+        assert_eq!(match_route(&Method::POST, "/containers/web/json"), None);
+        assert_eq!(match_route(&Method::DELETE, "/containers/web/json"), None);
+        assert_eq!(match_route(&Method::GET, "/containers//json"), None);
+        assert_eq!(match_route(&Method::POST, "/containers/web/nope"), None);
+        assert_eq!(match_route(&Method::GET, "/exec/e1/start"), None);
+        assert_eq!(match_route(&Method::DELETE, "/exec/e1"), None);
+        // A container may be called `json` or `create`: only the fixed paths are special.
+        assert_eq!(
+            match_route(&Method::GET, "/containers/create/json"),
+            Some(Route::Container("create".into(), ContainerOp::Inspect))
+        );
+        assert_eq!(
+            match_route(&Method::DELETE, "/containers/a%2Db"),
+            Some(Route::Container("a-b".into(), ContainerOp::Delete))
+        );
+    }
+
+    #[test]
+    fn multiplexed_media_from_api_1_42() {
+        assert!(speaks_multiplexed_media(None));
+        assert!(speaks_multiplexed_media(Some("1.43")));
+        assert!(speaks_multiplexed_media(Some("1.42")));
+        assert!(!speaks_multiplexed_media(Some("1.41")));
     }
 
     #[test]

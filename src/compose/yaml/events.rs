@@ -70,7 +70,15 @@ pub(super) fn build(content: &[u8]) -> (Stream, Option<SyntaxError>) {
         anchors: HashMap::new(),
         completed: 0,
     };
-    let mut input = content;
+    let transcoded;
+    let mut input = match utf16_to_utf8(content) {
+        None => content,
+        Some(Ok(utf8)) => {
+            transcoded = utf8;
+            transcoded.as_slice()
+        }
+        Some(Err(e)) => return builder.fail(e),
+    };
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
     loop {
@@ -84,6 +92,43 @@ pub(super) fn build(content: &[u8]) -> (Stream, Option<SyntaxError>) {
             Err(e) => return builder.fail(e),
         }
     }
+}
+
+/// UTF-16 input (with its byte order mark, as YAML requires) as UTF-8; `None` for input
+/// that is not UTF-16. libyaml-safer's own UTF-16 reader panics on a truncated code unit,
+/// so berth decodes it first, with go-yaml's reader errors.
+fn utf16_to_utf8(content: &[u8]) -> Option<Result<Vec<u8>, SyntaxError>> {
+    let little = match content {
+        [0xff, 0xfe, ..] => true,
+        [0xfe, 0xff, ..] => false,
+        _ => return None,
+    };
+    let fail = |message: &str| {
+        Some(Err(SyntaxError {
+            position: None,
+            message: message.to_string(),
+        }))
+    };
+    let body = &content[2..];
+    if body.len() % 2 != 0 {
+        return fail("incomplete UTF-16 character");
+    }
+    let units = body.chunks_exact(2).map(|pair| {
+        let bytes = [pair[0], pair[1]];
+        if little {
+            u16::from_le_bytes(bytes)
+        } else {
+            u16::from_be_bytes(bytes)
+        }
+    });
+    let mut out = String::with_capacity(body.len());
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => out.push(c),
+            Err(_) => return fail("invalid UTF-16 surrogate pair"),
+        }
+    }
+    Some(Ok(out.into_bytes()))
 }
 
 /// go-yaml's `parser.fail`: the context mark's line if it has one, else the problem's;
@@ -231,6 +276,20 @@ mod tests {
         let (stream, err) = build(text.as_bytes());
         assert!(err.is_none(), "{err:?}");
         stream
+    }
+
+    #[test]
+    fn utf16_input_is_decoded_and_a_truncated_unit_is_an_error() {
+        let mut le = vec![0xff, 0xfe];
+        le.extend("a: 1\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let (stream, err) = build(&le);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(stream.nodes[stream.documents[0]].children.len(), 2);
+        let (_, err) = build(&[0xff, 0xfe, 0x00, 0x01, 0x00]);
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("incomplete UTF-16 character".into())
+        );
     }
 
     #[test]

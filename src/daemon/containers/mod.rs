@@ -8,10 +8,29 @@
 //! ID prefix or a name (with or without the leading `/`). Errors map to Docker's status
 //! codes through [`ContainerError`].
 
-use std::sync::Arc;
+mod adopt;
+mod create;
+mod entry;
+mod exec;
+mod fsops;
+mod inspect;
+mod io;
+mod list;
+mod names;
+mod remove;
+mod start;
+mod stats;
+mod status;
+mod stop;
+mod store;
+mod supervise;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::container_types::{
     ContainerInspect, ContainerSummary, ContainerTop, CreateResponse, ExecCreateRequest,
@@ -22,6 +41,10 @@ use crate::engine::logs::LogEntry;
 use crate::engine::shim::Frame;
 use crate::engine::spec::CreateRequest;
 use crate::image::store::ImageStore;
+
+use entry::Entry;
+use exec::ExecEntry;
+use names::NameIndex;
 
 /// Why a container operation failed; `api::server` maps the variants to status codes.
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +142,25 @@ pub struct LogStream {
 
 /// Everything the daemon knows about containers.
 pub struct Containers {
-    _images: Arc<ImageStore>,
-    _events: Arc<EventBus>,
+    /// `<root>/containers`.
+    root: PathBuf,
+    images: Arc<ImageStore>,
+    events: Arc<EventBus>,
+    /// The berth binary the shims are started from.
+    exe: PathBuf,
+    table: Mutex<Table>,
+    /// Set on daemon shutdown: supervisors stop restarting and return.
+    shutdown: watch::Sender<bool>,
+    /// Supervisor tasks hold this to reach the manager without keeping it alive.
+    me: Weak<Containers>,
+}
+
+/// The in-memory index, behind one short-held lock (never held across an await).
+#[derive(Default)]
+struct Table {
+    entries: BTreeMap<String, Arc<Entry>>,
+    names: NameIndex,
+    execs: BTreeMap<String, Arc<ExecEntry>>,
 }
 
 impl Containers {
@@ -131,11 +171,35 @@ impl Containers {
         images: Arc<ImageStore>,
         events: Arc<EventBus>,
     ) -> anyhow::Result<Arc<Containers>> {
-        let _ = root;
-        Ok(Arc::new(Containers {
-            _images: images,
-            _events: events,
-        }))
+        // The kernel's link to the running binary stays valid when the file is replaced on
+        // disk (an upgrade, a rebuild), where `current_exe()` would name a deleted path.
+        let exe = PathBuf::from("/proc/self/exe");
+        Containers::open_with_exe(root, images, events, exe).await
+    }
+
+    /// [`Containers::open`] with the binary the shims run (tests pass the built `berth`).
+    pub async fn open_with_exe(
+        root: &Path,
+        images: Arc<ImageStore>,
+        events: Arc<EventBus>,
+        exe: PathBuf,
+    ) -> anyhow::Result<Arc<Containers>> {
+        let dir = root.join("containers");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        let (shutdown, _) = watch::channel(false);
+        let containers = Arc::new_cyclic(|me| Containers {
+            root: dir,
+            images,
+            events,
+            exe,
+            table: Mutex::new(Table::default()),
+            shutdown,
+            me: me.clone(),
+        });
+        containers.install_usage_check();
+        containers.adopt_all().await?;
+        Ok(containers)
     }
 
     pub async fn create(
@@ -143,13 +207,12 @@ impl Containers {
         name: Option<&str>,
         request: CreateRequest,
     ) -> Result<CreateResponse, ContainerError> {
-        let _ = (name, request);
-        Err(not_yet())
+        self.create_container(name, request).await
     }
 
     pub async fn start(&self, id: &str) -> Result<(), ContainerError> {
-        let _ = id;
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.start_by_user(&entry).await
     }
 
     /// `signal` as given (`SIGTERM`, `15`, `TERM`); `timeout` in seconds, `None` for the
@@ -160,8 +223,8 @@ impl Containers {
         signal: Option<&str>,
         timeout: Option<i64>,
     ) -> Result<(), ContainerError> {
-        let _ = (id, signal, timeout);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.stop_container(&entry, signal, timeout).await
     }
 
     pub async fn restart(
@@ -170,23 +233,23 @@ impl Containers {
         signal: Option<&str>,
         timeout: Option<i64>,
     ) -> Result<(), ContainerError> {
-        let _ = (id, signal, timeout);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.restart_container(&entry, signal, timeout).await
     }
 
     pub async fn kill(&self, id: &str, signal: Option<&str>) -> Result<(), ContainerError> {
-        let _ = (id, signal);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.kill_container(&entry, id, signal).await
     }
 
     pub async fn pause(&self, id: &str) -> Result<(), ContainerError> {
-        let _ = id;
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.pause_container(&entry).await
     }
 
     pub async fn unpause(&self, id: &str) -> Result<(), ContainerError> {
-        let _ = id;
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.unpause_container(&entry).await
     }
 
     /// Checks the container exists now (404 before any response is sent), then resolves
@@ -196,31 +259,30 @@ impl Containers {
         id: &str,
         condition: WaitCondition,
     ) -> Result<oneshot::Receiver<WaitResult>, ContainerError> {
-        let _ = (id, condition);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        Ok(entry.wait_for(condition))
     }
 
     pub async fn remove(&self, id: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
-        let _ = (id, force, volumes);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.remove_container(&entry, force, volumes).await
     }
 
     pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), ContainerError> {
-        let _ = (id, new_name);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.rename_container(&entry, new_name).await
     }
 
     pub async fn inspect(&self, id: &str, size: bool) -> Result<ContainerInspect, ContainerError> {
-        let _ = (id, size);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.inspect_container(&entry, size).await
     }
 
     pub async fn list(
         &self,
         options: &ListOptions,
     ) -> Result<Vec<ContainerSummary>, ContainerError> {
-        let _ = options;
-        Err(not_yet())
+        self.list_containers(options).await
     }
 
     pub async fn attach(
@@ -228,18 +290,18 @@ impl Containers {
         id: &str,
         options: &AttachOptions,
     ) -> Result<IoSession, ContainerError> {
-        let _ = (id, options);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.attach_container(&entry, options).await
     }
 
     pub async fn resize(&self, id: &str, height: u16, width: u16) -> Result<(), ContainerError> {
-        let _ = (id, height, width);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.resize_container(&entry, height, width).await
     }
 
     pub async fn logs(&self, id: &str, options: &LogsOptions) -> Result<LogStream, ContainerError> {
-        let _ = (id, options);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.container_logs(&entry, options).await
     }
 
     /// `ps_args` as Docker's `ps_args` query (`-ef` by default).
@@ -248,26 +310,26 @@ impl Containers {
         id: &str,
         ps_args: Option<&str>,
     ) -> Result<ContainerTop, ContainerError> {
-        let _ = (id, ps_args);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.top_container(&entry, ps_args).await
     }
 
     /// One sample of Docker's stats JSON (`precpu_stats` left for the caller, which keeps
     /// the previous sample when streaming).
     pub async fn stats(&self, id: &str) -> Result<StatsSample, ContainerError> {
-        let _ = id;
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.sample_stats(&entry).await
     }
 
     pub async fn changes(&self, id: &str) -> Result<Vec<FilesystemChange>, ContainerError> {
-        let _ = id;
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.container_changes(&entry).await
     }
 
     /// `HEAD /containers/{id}/archive`.
     pub async fn archive_stat(&self, id: &str, path: &str) -> Result<PathStat, ContainerError> {
-        let _ = (id, path);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.stat_path(&entry, path).await
     }
 
     /// `GET /containers/{id}/archive`: the stat and a tar stream of `path`.
@@ -276,8 +338,8 @@ impl Containers {
         id: &str,
         path: &str,
     ) -> Result<(PathStat, mpsc::Receiver<std::io::Result<Bytes>>), ContainerError> {
-        let _ = (id, path);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.read_archive(&entry, path).await
     }
 
     /// `PUT /containers/{id}/archive`: extracts the tar from `body` into directory `path`.
@@ -289,16 +351,16 @@ impl Containers {
         copy_uid_gid: bool,
         body: mpsc::Receiver<Bytes>,
     ) -> Result<(), ContainerError> {
-        let _ = (id, path, no_overwrite_dir_non_dir, copy_uid_gid, body);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.write_archive(&entry, path, no_overwrite_dir_non_dir, copy_uid_gid, body)
+            .await
     }
 
     pub async fn prune(
         &self,
         filters: &std::collections::BTreeMap<String, Vec<String>>,
     ) -> Result<PruneReport, ContainerError> {
-        let _ = filters;
-        Err(not_yet())
+        self.prune_containers(filters).await
     }
 
     pub async fn exec_create(
@@ -306,8 +368,8 @@ impl Containers {
         id: &str,
         request: ExecCreateRequest,
     ) -> Result<String, ContainerError> {
-        let _ = (id, request);
-        Err(not_yet())
+        let entry = self.entry(id)?;
+        self.create_exec(&entry, request).await
     }
 
     /// Starts the exec; with `detach` the session's output is empty and ends at once.
@@ -316,8 +378,7 @@ impl Containers {
         exec_id: &str,
         detach: bool,
     ) -> Result<IoSession, ContainerError> {
-        let _ = (exec_id, detach);
-        Err(not_yet())
+        self.start_exec(exec_id, detach).await
     }
 
     pub async fn exec_resize(
@@ -326,19 +387,74 @@ impl Containers {
         height: u16,
         width: u16,
     ) -> Result<(), ContainerError> {
-        let _ = (exec_id, height, width);
-        Err(not_yet())
+        self.resize_exec(exec_id, height, width).await
     }
 
     pub async fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect, ContainerError> {
-        let _ = exec_id;
-        Err(not_yet())
+        self.inspect_exec(exec_id)
     }
 
     /// Stops restart supervisors on daemon shutdown; containers keep running.
-    pub fn shutdown(&self) {}
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    // --- shared helpers of the submodules ---
+
+    fn lock_table(&self) -> MutexGuard<'_, Table> {
+        // Every change to the table is a single insert or remove: a panic cannot leave it
+        // half updated.
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Finds a container by ID, name or unique ID prefix; Docker's 404 text otherwise.
+    fn entry(&self, reference: &str) -> Result<Arc<Entry>, ContainerError> {
+        let table = self.lock_table();
+        match table.names.lookup(reference, table.entries.keys()) {
+            Ok(id) => table
+                .entries
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| no_such_container(reference)),
+            Err(names::LookupError::Ambiguous) => Err(ContainerError::NotFound(format!(
+                "Multiple IDs found with provided prefix: {reference}"
+            ))),
+            Err(names::LookupError::NotFound) => Err(no_such_container(reference)),
+        }
+    }
+
+    fn all_entries(&self) -> Vec<Arc<Entry>> {
+        self.lock_table().entries.values().cloned().collect()
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Publishes a container event with Docker's attributes (image, name, labels, extra).
+    fn publish(&self, entry: &Entry, action: &str, extra: &[(&str, String)]) {
+        let record = entry.snapshot();
+        let mut attrs: BTreeMap<String, String> = record.request.config.labels.clone();
+        attrs.insert("image".into(), record.image.clone());
+        attrs.insert("name".into(), record.name.clone());
+        for (k, v) in extra {
+            attrs.insert((*k).to_string(), v.clone());
+        }
+        self.events.publish("container", action, &record.id, attrs);
+    }
 }
 
-fn not_yet() -> ContainerError {
-    ContainerError::Internal(anyhow::anyhow!("not implemented yet"))
+fn no_such_container(reference: &str) -> ContainerError {
+    ContainerError::NotFound(format!("No such container: {reference}"))
+}
+
+/// Runs blocking file system work off the async threads.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ContainerError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ContainerError::Internal),
+        Err(e) => Err(ContainerError::Internal(anyhow::anyhow!("{what}: {e}"))),
+    }
 }

@@ -23,6 +23,18 @@ pub struct V1Mounts {
     pub cpuset: Option<PathBuf>,
     pub pids: Option<PathBuf>,
     pub freezer: Option<PathBuf>,
+    pub devices: Option<PathBuf>,
+    /// Every other v1 hierarchy (blkio, `name=systemd`, …): the container gets a cgroup
+    /// there too, as with runc, so its `/sys/fs/cgroup/<name>` shows its own group.
+    pub others: Vec<PathBuf>,
+}
+
+/// One mounted v1 hierarchy, for building a container's `/sys/fs/cgroup`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Hierarchy {
+    pub mount_point: PathBuf,
+    /// Its controllers (`cpu`, `cpuacct`), or the name of a named one (`systemd`).
+    pub controllers: Vec<String>,
 }
 
 impl V1Mounts {
@@ -34,10 +46,87 @@ impl V1Mounts {
             &self.cpuset,
             &self.pids,
             &self.freezer,
+            &self.devices,
         ]
         .iter()
         .any(|m| m.is_some())
     }
+}
+
+impl V1Mounts {
+    fn all_known(&self) -> Vec<PathBuf> {
+        [
+            &self.memory,
+            &self.cpu,
+            &self.cpuacct,
+            &self.cpuset,
+            &self.pids,
+            &self.freezer,
+            &self.devices,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+}
+
+/// Reads /proc/self/mountinfo and lists every v1 hierarchy (see [`parse_v1_hierarchies`]).
+pub fn v1_hierarchies() -> Result<Vec<V1Hierarchy>> {
+    let path = std::path::Path::new("/proc/self/mountinfo");
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("detect cgroups", path, e))?;
+    Ok(parse_v1_hierarchies(&text))
+}
+
+/// Controllers a v1 `cgroup` mount's super options can name.
+const V1_CONTROLLERS: &[&str] = &[
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+/// Every `cgroup` (v1) mount with its controllers, first mount of a hierarchy only.
+pub fn parse_v1_hierarchies(text: &str) -> Vec<V1Hierarchy> {
+    let mut out: Vec<V1Hierarchy> = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut right = right.split(' ');
+        let (fstype, super_opts) = (right.next(), right.nth(1).unwrap_or(""));
+        let Some(mount_point) = left.split(' ').nth(4).map(|m| PathBuf::from(unescape(m))) else {
+            continue;
+        };
+        if fstype != Some("cgroup") {
+            continue;
+        }
+        let controllers: Vec<String> = super_opts
+            .split(',')
+            .filter_map(|o| match o.strip_prefix("name=") {
+                Some(name) => Some(name.to_string()),
+                None => V1_CONTROLLERS.contains(&o).then(|| o.to_string()),
+            })
+            .collect();
+        if controllers.is_empty() || out.iter().any(|h| h.controllers == controllers) {
+            continue;
+        }
+        out.push(V1Hierarchy {
+            mount_point,
+            controllers,
+        });
+    }
+    out
 }
 
 /// Reads /proc/self/mountinfo and picks the layout (see [`parse_mountinfo`]).
@@ -74,6 +163,7 @@ pub fn parse_mountinfo(text: &str) -> Option<Layout> {
                         "cpuset" => &mut v1.cpuset,
                         "pids" => &mut v1.pids,
                         "freezer" => &mut v1.freezer,
+                        "devices" => &mut v1.devices,
                         _ => continue,
                     };
                     slot.get_or_insert_with(|| mount_point.clone());
@@ -89,6 +179,12 @@ pub fn parse_mountinfo(text: &str) -> Option<Layout> {
         }
     }
     if v1.any() {
+        let known = v1.all_known();
+        for h in parse_v1_hierarchies(text) {
+            if !known.contains(&h.mount_point) && !v1.others.contains(&h.mount_point) {
+                v1.others.push(h.mount_point);
+            }
+        }
         Some(Layout::V1(v1))
     } else {
         v2.map(|root| Layout::V2 { root })
@@ -145,6 +241,11 @@ mod tests {
         assert_eq!(m.cpu, m.cpuacct);
         assert_eq!(m.memory.as_deref(), Some("/sys/fs/cgroup/memory".as_ref()));
         assert_eq!(m.freezer, None);
+        assert_eq!(m.others, vec![PathBuf::from("/sys/fs/cgroup/systemd")]);
+        let all = parse_v1_hierarchies(HYBRID);
+        assert_eq!(all.len(), 5, "{all:?}");
+        assert_eq!(all[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(all[4].controllers, vec!["systemd"]);
     }
 
     #[test]

@@ -17,10 +17,14 @@
 //! oom-kill-disable on v2) are dropped with Docker's warning, returned by
 //! [`Cgroup::warnings`].
 //!
-//! Not done yet: devices and blkio/io controllers, live `update`, systemd cgroup driver,
+//! [`Cgroup::create_with_devices`] also applies the device cgroup's [`DeviceRules`] (v1
+//! only: v2 device rules need an eBPF program and are not enforced yet).
+//!
+//! Not done yet: v2 device rules, blkio/io limits, live `update`, systemd cgroup driver,
 //! the cgroup namespace, memory cache accounting in stats, nested (rootless) delegation.
 
 mod detect;
+mod devices;
 mod files;
 mod resources;
 mod stats;
@@ -30,7 +34,10 @@ mod v2;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use detect::{detect, parse_mountinfo, Layout, V1Mounts};
+pub use detect::{
+    detect, parse_mountinfo, parse_v1_hierarchies, v1_hierarchies, Layout, V1Hierarchy, V1Mounts,
+};
+pub use devices::{DeviceKind, DeviceRule, DeviceRules};
 pub use resources::{cpu_weight, parse_list, HostInfo, Resources, CFS_PERIOD_US, MIN_MEMORY};
 pub use stats::Stats;
 
@@ -84,13 +91,40 @@ impl Cgroup {
     /// Creates the cgroup `name` (a relative path such as `berth/<id>`; missing parents are
     /// created) and writes `res`, which must already be validated. On failure everything
     /// created for the leaf is removed again.
+    /// Sets no device rules (the group inherits its parent's); containers use
+    /// [`Cgroup::create_with_devices`].
     pub fn create(layout: &Layout, name: &str, res: &Resources) -> Result<Cgroup> {
+        Self::create_inner(layout, name, res, None)
+    }
+
+    /// [`Cgroup::create`], then restricts device access to `devices` (Docker's
+    /// [`DeviceRules::for_container`] plus `--device` entries). On v2 the rules are not
+    /// enforced yet (an eBPF program would be needed).
+    pub fn create_with_devices(
+        layout: &Layout,
+        name: &str,
+        res: &Resources,
+        devices: &DeviceRules,
+    ) -> Result<Cgroup> {
+        Self::create_inner(layout, name, res, Some(devices))
+    }
+
+    fn create_inner(
+        layout: &Layout,
+        name: &str,
+        res: &Resources,
+        devices: Option<&DeviceRules>,
+    ) -> Result<Cgroup> {
         let rel = check_name(name)?;
         let mut warnings = Vec::new();
         let backend = match layout {
-            Layout::V1(mounts) => {
-                Backend::V1(v1::V1Cgroup::create(mounts, rel, res, &mut warnings)?)
-            }
+            Layout::V1(mounts) => Backend::V1(v1::V1Cgroup::create(
+                mounts,
+                rel,
+                res,
+                devices,
+                &mut warnings,
+            )?),
             Layout::V2 { root } => {
                 Backend::V2(v2::V2Cgroup::create(root, rel, res, &mut warnings)?)
             }

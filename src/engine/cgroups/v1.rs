@@ -1,12 +1,14 @@
 //! cgroup v1: one directory per controller hierarchy (memory, cpu, cpuacct, cpuset, pids,
-//! freezer); co-mounted controllers share a directory.
+//! freezer, devices, and every other mounted hierarchy such as blkio or `name=systemd`,
+//! where nothing is set but the container still gets its own group, as with runc);
+//! co-mounted controllers share a directory.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::files::{self, write};
 use super::stats::{v1_limit, Stats};
-use super::{Error, Resources, Result, V1Mounts};
+use super::{DeviceRules, Error, Resources, Result, V1Mounts};
 
 const SETTLE: Duration = Duration::from_secs(5);
 
@@ -18,6 +20,8 @@ pub(super) struct V1Cgroup {
     cpuset: Option<PathBuf>,
     pids: Option<PathBuf>,
     freezer: Option<PathBuf>,
+    devices: Option<PathBuf>,
+    others: Vec<PathBuf>,
 }
 
 /// Removes the leaf directories `create` made when a later step fails.
@@ -42,6 +46,8 @@ impl V1Cgroup {
             cpuset: j(&m.cpuset),
             pids: j(&m.pids),
             freezer: j(&m.freezer),
+            devices: j(&m.devices),
+            others: m.others.iter().map(|p| p.join(rel)).collect(),
         }
     }
 
@@ -49,15 +55,18 @@ impl V1Cgroup {
         m: &V1Mounts,
         rel: &Path,
         res: &Resources,
+        devices: Option<&DeviceRules>,
         warnings: &mut Vec<String>,
     ) -> Result<Self> {
         let cg = Self::at(m, rel);
         let mut roots: Vec<&PathBuf> = [
-            &m.memory, &m.cpu, &m.cpuacct, &m.cpuset, &m.pids, &m.freezer,
+            &m.memory, &m.cpu, &m.cpuacct, &m.cpuset, &m.pids, &m.freezer, &m.devices,
         ]
         .into_iter()
         .flatten()
+        .chain(m.others.iter())
         .collect();
+        roots.sort();
         roots.dedup();
         let mut undo = Undo(Vec::new());
         for root in roots {
@@ -73,6 +82,9 @@ impl V1Cgroup {
             }
         }
         cg.apply(res, warnings)?;
+        if let (Some(dir), Some(rules)) = (&cg.devices, devices) {
+            super::devices::apply_v1(dir, rules)?;
+        }
         undo.0.clear();
         Ok(cg)
     }
@@ -97,9 +109,11 @@ impl V1Cgroup {
             &self.cpuset,
             &self.pids,
             &self.freezer,
+            &self.devices,
         ]
         .into_iter()
         .flatten()
+        .chain(self.others.iter())
         .cloned()
         .collect();
         all.sort();

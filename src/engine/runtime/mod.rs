@@ -12,13 +12,30 @@
 //!   (`PR_SET_CHILD_SUBREAPER`) so that the returned PID, a grandchild, is reparented to it.
 //! - `spawn_exec`: the same, but setns into the namespaces of `container_pid`.
 
+mod cgroupfs;
+mod confine;
+mod console;
+mod container;
+mod dev;
+mod exec;
+mod fork;
+mod init;
+mod masks;
+mod mounts;
+mod namespaces;
+mod process;
+mod rootfs;
+mod run_cmd;
 pub mod spec;
 
+use std::fmt::Display;
 use std::os::fd::OwnedFd;
 
 use nix::unistd::Pid;
 
 use crate::engine::cgroups::Cgroup;
+pub use console::{console_socket_pair, receive_console};
+pub use run_cmd::{main_if_requested, RUN_ARG};
 pub use spec::{
     CgroupSpec, ExecSpec, InitSpec, LogSpec, MountSpec, NamespaceKind, NamespaceSpec, ProcessSpec,
     RootfsSpec, ShmSpec,
@@ -27,9 +44,10 @@ pub use spec::{
 /// The process's standard streams, as the shim prepared them.
 #[derive(Debug)]
 pub enum Stdio {
-    /// `-t`: the pty's slave side; it becomes stdin, stdout, stderr and the controlling
-    /// terminal.
-    Pty { slave: OwnedFd },
+    /// `-t`: the runtime's end of a console socket ([`console_socket_pair`]). The process
+    /// opens a pty of the container's own devpts, makes the slave its stdin, stdout, stderr
+    /// and controlling terminal, and sends the master back on it ([`receive_console`]).
+    Console { socket: OwnedFd },
     /// Pipes (or `/dev/null` for stdin when it is not kept open).
     Pipes {
         stdin: OwnedFd,
@@ -46,17 +64,34 @@ pub struct RuntimeError {
     pub detail: String,
 }
 
+impl RuntimeError {
+    /// An error at `step` (what was being done, "mounting /proc") with `detail` (why).
+    pub fn new(step: impl Into<String>, detail: impl Display) -> RuntimeError {
+        RuntimeError {
+            step: step.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Names the step of a failed call: `mount(...).step("mounting /proc")?`.
+trait Step<T> {
+    fn step(self, step: impl Into<String>) -> Result<T, RuntimeError>;
+}
+
+impl<T, E: Display> Step<T> for Result<T, E> {
+    fn step(self, step: impl Into<String>) -> Result<T, RuntimeError> {
+        self.map_err(|e| RuntimeError::new(step, e))
+    }
+}
+
 /// Starts the container's init; returns its PID (in the host's PID namespace).
 pub fn spawn_container(
     spec: &InitSpec,
     stdio: Stdio,
     cgroup: &Cgroup,
 ) -> Result<Pid, RuntimeError> {
-    let _ = (spec, stdio, cgroup);
-    Err(RuntimeError {
-        step: "starting the container".into(),
-        detail: "not implemented yet".into(),
-    })
+    container::spawn(spec, stdio, cgroup)
 }
 
 /// Starts an exec process in the container whose init is `container_pid`.
@@ -67,11 +102,7 @@ pub fn spawn_exec(
     stdio: Stdio,
     cgroup: &Cgroup,
 ) -> Result<Pid, RuntimeError> {
-    let _ = (container, container_pid, exec, stdio, cgroup);
-    Err(RuntimeError {
-        step: "starting the exec process".into(),
-        detail: "not implemented yet".into(),
-    })
+    exec::spawn(container, container_pid, exec, stdio, cgroup)
 }
 
 /// Docker's masked paths, in its order.

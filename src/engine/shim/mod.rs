@@ -6,8 +6,20 @@
 //! starts the container through `engine::runtime`, holds its stdio, writes the json-file log,
 //! reaps it, records `<dir>/exit.json` and serves `<dir>/shim.sock`. The daemon talks to it
 //! only through [`client`].
+//!
+//! - `start`: reading the spec, detaching, cgroup, stdio, socket, the container's start.
+//! - `serve`: the event loop (output → log and clients, reaping, requests, exit).
+//! - `protocol`: the socket protocol, shared with [`client`].
+//! - `sys`: the few raw calls (self-pipe for signals, poll, TIOCSWINSZ, fork).
+//!
+//! Not done yet: `StdinOnce` as a spec field (a stdin-close frame from any client closes
+//! the container's stdin), a tty's stdin close (a pty cannot be half-closed).
 
 pub mod client;
+pub mod protocol;
+mod serve;
+mod start;
+mod sys;
 
 pub use client::{ExitRecord, Frame, ShimClient, ShimError, ShimState};
 
@@ -19,6 +31,11 @@ pub fn main_if_requested(args: &[std::ffi::OsString]) -> Option<i32> {
     if args.get(1).map(|a| a.as_os_str()) != Some(std::ffi::OsStr::new(SHIM_ARG)) {
         return None;
     }
-    eprintln!("berth: the shim is not implemented yet");
-    Some(125)
+    match args.get(2) {
+        Some(dir) => Some(start::run(std::path::Path::new(dir))),
+        None => {
+            eprintln!("berth: usage: berth {SHIM_ARG} <container-dir>");
+            Some(125)
+        }
+    }
 }

@@ -15,8 +15,9 @@ use super::SpecError;
 pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
-    /// Supplementary groups: the user's memberships (only when no group was given
-    /// explicitly), then `--group-add`, without duplicates.
+    /// Supplementary groups as moby's `getUser` builds them: the primary gid, the user's
+    /// memberships (only when no group was given explicitly), then `--group-add` (without
+    /// duplicates among themselves, as runc's `GetAdditionalGroups`).
     pub additional_gids: Vec<u32>,
     /// From passwd, `/` when unknown; becomes `HOME` unless the env sets it.
     pub home: String,
@@ -64,6 +65,8 @@ pub fn resolve_user_from(
     let users = passwd.map(parse_passwd).unwrap_or_default();
     let groups = group.map(parse_groups).unwrap_or_default();
     let mut resolved = exec_user(user, &users, &groups)?;
+    resolved.additional_gids.insert(0, resolved.gid);
+    let mut added: Vec<u32> = Vec::new();
     for extra in group_add {
         let gid = match groups.iter().find(|g| g.name == *extra) {
             Some(g) => g.gid,
@@ -76,10 +79,11 @@ pub fn resolve_user_from(
                 to_id(gid)?
             }
         };
-        if !resolved.additional_gids.contains(&gid) {
-            resolved.additional_gids.push(gid);
+        if !added.contains(&gid) {
+            added.push(gid);
         }
     }
+    resolved.additional_gids.extend(added);
     Ok(resolved)
 }
 
@@ -241,14 +245,14 @@ mod tests {
 
     #[test]
     fn empty_user_is_root_with_roots_home() {
-        assert_eq!(resolve("", &[]), user(0, 0, &[], "/root"));
+        assert_eq!(resolve("", &[]), user(0, 0, &[0], "/root"));
     }
 
     #[test]
     fn a_name_gets_its_ids_home_and_memberships() {
         assert_eq!(
             resolve("app", &[]),
-            user(1000, 1000, &[29, 44], "/home/app")
+            user(1000, 1000, &[1000, 29, 44], "/home/app")
         );
     }
 
@@ -256,17 +260,20 @@ mod tests {
     fn a_number_is_always_a_uid() {
         assert_eq!(
             resolve("1000", &[]),
-            user(1000, 1000, &[29, 44], "/home/app")
+            user(1000, 1000, &[1000, 29, 44], "/home/app")
         );
         // A user named `1234` is not matched by the number 1234.
-        assert_eq!(resolve("1234", &[]), user(1234, 0, &[], "/"));
+        assert_eq!(resolve("1234", &[]), user(1234, 0, &[0], "/"));
     }
 
     #[test]
     fn an_explicit_group_replaces_the_gid_and_drops_memberships() {
-        assert_eq!(resolve("app:staff", &[]), user(1000, 50, &[], "/home/app"));
-        assert_eq!(resolve("app:44", &[]), user(1000, 44, &[], "/home/app"));
-        assert_eq!(resolve("5000:6000", &[]), user(5000, 6000, &[], "/"));
+        assert_eq!(
+            resolve("app:staff", &[]),
+            user(1000, 50, &[50], "/home/app")
+        );
+        assert_eq!(resolve("app:44", &[]), user(1000, 44, &[44], "/home/app"));
+        assert_eq!(resolve("5000:6000", &[]), user(5000, 6000, &[6000], "/"));
     }
 
     #[test]
@@ -292,10 +299,10 @@ mod tests {
     }
 
     #[test]
-    fn group_add_appends_names_and_numbers_without_duplicates() {
+    fn group_add_follows_the_primary_gid_and_memberships_like_moby() {
         assert_eq!(
-            resolve("app", &["audio", "staff", "777"]),
-            user(1000, 1000, &[29, 44, 50, 777], "/home/app")
+            resolve("app", &["audio", "staff", "777", "staff"]),
+            user(1000, 1000, &[1000, 29, 44, 29, 50, 777], "/home/app")
         );
     }
 
@@ -306,7 +313,7 @@ mod tests {
             Ok(ResolvedUser {
                 uid: 5,
                 gid: 6,
-                additional_gids: vec![7],
+                additional_gids: vec![6, 7],
                 home: "/".into()
             })
         );
@@ -325,7 +332,7 @@ mod tests {
         std::fs::write(dir.path().join("etc/group"), GROUP).expect("write");
         assert_eq!(
             resolve_user(dir.path(), "app", &["staff".into()]).map_err(|e| e.to_string()),
-            user(1000, 1000, &[29, 44, 50], "/home/app")
+            user(1000, 1000, &[1000, 29, 44, 50], "/home/app")
         );
     }
 
