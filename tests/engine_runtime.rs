@@ -2,7 +2,8 @@
 //! `init.json` (its own namespaces, overlay root, cgroup) and the tests check what Docker
 //! guarantees inside: exit codes, env, cwd, hostname, users, PID and mount isolation,
 //! default capabilities, masked and read-only paths, `--read-only`, binds, tmpfs, the
-//! symlinked-`/proc` refusal, the memory limit, `--init`, and an exec (`<dir>/exec.json`).
+//! symlinked-`/proc` refusal, the memory limit, the container's `/sys/fs/cgroup` (its own
+//! group bound read-only), `--init`, and an exec (`<dir>/exec.json`).
 //!
 //! Needs root and /bin/busybox; skips loudly otherwise. Each test has its own temp dir and
 //! cgroup; the container's mounts live in its own mount namespace and die with it, and a
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use berth::engine::cgroups::{detect, Layout};
 use berth::engine::runtime::{
     ExecSpec, InitSpec, MountSpec, NamespaceKind, NamespaceSpec, ProcessSpec, RootfsSpec, ShmSpec,
     MASKED_PATHS, READONLY_PATHS,
@@ -539,4 +541,64 @@ fn exec_joins_the_running_container() {
     assert_eq!(code, 5, "stderr: {err} stdout: {out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..4], ["started", "box", "1000", "/tmp"], "{out}");
+}
+
+#[test]
+fn own_cgroup_limit_is_visible_and_read_only() {
+    let Some(b) = bundle("own_cgroup_limit_is_visible_and_read_only") else {
+        return;
+    };
+    let v2 = matches!(detect(), Ok(Layout::V2 { .. }));
+    let script = if v2 {
+        "cat /sys/fs/cgroup/memory.max; touch /sys/fs/cgroup/x 2>&1; \
+         grep -c ' /sys/fs/cgroup ' /proc/self/mountinfo"
+    } else {
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; \
+         touch /sys/fs/cgroup/memory/x 2>&1; \
+         ls /sys/fs/cgroup/cpu/ | grep -cx cpu.shares; \
+         ls /sys/fs/cgroup/cpuacct/ | grep -cx cpuacct.usage; \
+         cat /sys/fs/cgroup/memory/cgroup.procs | wc -l"
+    };
+    let mut spec = b.spec(script);
+    spec.cgroup.resources.memory = 64 << 20;
+    let (code, out, err) = b.run(&spec);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some((64u64 << 20).to_string().as_str()),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Read-only file system").count(),
+        1,
+        "the cgroup files are writable: {out}"
+    );
+    if !v2 {
+        let counts: Vec<&str> = out.lines().rev().take(3).collect();
+        // Only the container's own processes (the shell and cat; wc is in the pipe too).
+        assert!(counts[0].trim().parse::<u32>().unwrap_or(99) <= 3, "{out}");
+        assert_eq!(counts[1].trim(), "1", "cpuacct missing: {out}");
+        assert!(
+            counts[2].trim().parse::<u32>().unwrap_or(0) >= 1,
+            "cpu missing: {out}"
+        );
+    }
+}
+
+#[test]
+fn privileged_gets_a_writable_cgroup_tree() {
+    let Some(b) = bundle("privileged_gets_a_writable_cgroup_tree") else {
+        return;
+    };
+    let script = if matches!(detect(), Ok(Layout::V2 { .. })) {
+        "touch /sys/fs/cgroup/x 2>&1; echo rc=$?"
+    } else {
+        "touch /sys/fs/cgroup/memory/x 2>&1; echo rc=$?"
+    };
+    let mut spec = b.spec(script);
+    spec.privileged = true;
+    let (code, out, err) = b.run(&spec);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(!out.contains("Read-only file system"), "{out}");
 }

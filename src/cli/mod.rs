@@ -13,7 +13,7 @@ mod containers;
 mod daemon_cmd;
 mod docker_config;
 mod engine;
-mod format;
+pub(crate) mod format;
 mod image_cmd;
 mod images;
 mod import;
