@@ -228,14 +228,24 @@ pub async fn inspect(client: &Client, args: &InspectArgs) -> anyhow::Result<()> 
             Err(e) => errors.push(e.to_string()),
         }
     }
+    print!("{}", render_inspect(&raws, template.as_ref())?);
+    report_errors(&errors)
+}
+
+/// `docker inspect`'s output for the objects' raw JSON: an array indented by four spaces,
+/// or the template executed once per object.
+pub(crate) fn render_inspect(
+    raws: &[String],
+    template: Option<&Template>,
+) -> anyhow::Result<String> {
     let mut out = String::new();
-    match &template {
+    match template {
         None => {
             out.push_str(&indent_json(&format!("[{}]", raws.join(",")), "    "));
             out.push('\n');
         }
         Some(t) => {
-            for raw in &raws {
+            for raw in raws {
                 let data: Data = serde_json::from_str(raw)?;
                 let text = t
                     .execute(&data)
@@ -245,8 +255,7 @@ pub async fn inspect(client: &Client, args: &InspectArgs) -> anyhow::Result<()> 
             }
         }
     }
-    print!("{out}");
-    report_errors(&errors)
+    Ok(out)
 }
 
 /// The answer to `GET path` as text, unparsed (kept byte for byte, as the docker CLI does).

@@ -6,9 +6,8 @@ use clap::Args;
 
 use super::container_path;
 use crate::api::client::{read_body, Client, ClientError};
-use crate::cli::format::data::indent_json;
-use crate::cli::format::{Data, Template};
-use crate::cli::image_cmd::report_errors;
+use crate::cli::format::Template;
+use crate::cli::image_cmd::{render_inspect, report_errors};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct InspectArgs {
@@ -69,24 +68,7 @@ async fn inspect(client: &Client, args: &InspectArgs, kind: Kind) -> anyhow::Res
             Err(e) => errors.push(e.to_string()),
         }
     }
-    let mut out = String::new();
-    match &template {
-        None => {
-            out.push_str(&indent_json(&format!("[{}]", raws.join(",")), "    "));
-            out.push('\n');
-        }
-        Some(t) => {
-            for raw in &raws {
-                let data: Data = serde_json::from_str(raw)?;
-                let text = t
-                    .execute(&data)
-                    .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
-                out.push_str(&text);
-                out.push('\n');
-            }
-        }
-    }
-    print!("{out}");
+    print!("{}", render_inspect(&raws, template.as_ref())?);
     report_errors(&errors)
 }
 
