@@ -35,6 +35,18 @@ pub struct Entry {
     pub generation: Mutex<u64>,
     /// Exec IDs created for this container (`ExecIDs`).
     pub exec_ids: Mutex<Vec<String>>,
+    /// Attaches made before the start that have not got their output yet: `--rm` waits for
+    /// them before it deletes the log they may still have to read.
+    attach_holds: watch::Sender<usize>,
+}
+
+/// One pending attach; released on drop.
+pub struct AttachHold(watch::Sender<usize>);
+
+impl Drop for AttachHold {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,7 +72,20 @@ impl Entry {
             backoff: Mutex::new(None),
             generation: Mutex::new(0),
             exec_ids: Mutex::new(Vec::new()),
+            attach_holds: watch::channel(0).0,
         }
+    }
+
+    /// Registers an attach that still has to collect this run's output.
+    pub fn hold_for_attach(&self) -> AttachHold {
+        self.attach_holds.send_modify(|n| *n += 1);
+        AttachHold(self.attach_holds.clone())
+    }
+
+    /// Resolves when no attach holds the container any more, or after `limit`.
+    pub async fn attaches_done(&self, limit: Duration) {
+        let mut rx = self.attach_holds.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|n| *n == 0)).await;
     }
 
     /// A copy of the record.

@@ -54,6 +54,7 @@ impl Containers {
         let opts = options.clone();
         self.publish(entry, "attach", &[]);
         let running = record.state.status == Status::Running;
+        let hold = (!running && opts.stream).then(|| entry.hold_for_attach());
         let entry = entry.clone();
         tokio::spawn(async move {
             if opts.logs {
@@ -67,10 +68,12 @@ impl Containers {
             }
             if !running {
                 // Not running: connect once it starts, with what it printed before.
+                // A start wins over a removal seen at the same time: `--rm` waits for this
+                // attach (the hold) before it deletes the log.
                 if feed
                     .wait_for(|o| o.starts > starts || o.removed)
                     .await
-                    .map(|o| o.removed)
+                    .map(|o| o.starts == starts)
                     .unwrap_or(true)
                 {
                     return;
@@ -85,7 +88,10 @@ impl Containers {
                     .await
             };
             let (mut frames, stdin) = match attached {
-                Ok(c) => c,
+                Ok(c) => {
+                    drop(hold);
+                    c
+                }
                 Err(e) => {
                     tracing::debug!(container = %entry.id, "attach: {e}");
                     if !running {
@@ -96,6 +102,7 @@ impl Containers {
                         let history = logs::read(&log, run, async {});
                         let _ = forward_logs(history, &out_tx).await;
                     }
+                    drop(hold);
                     return;
                 }
             };

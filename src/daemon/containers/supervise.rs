@@ -121,6 +121,8 @@ impl Containers {
             };
             self.restart_after(entry.clone(), delay);
         } else if auto_remove {
+            // An attach made before the start may still be reading this run's log.
+            entry.attaches_done(Duration::from_secs(5)).await;
             if let Err(e) = self.remove_container(entry, true, true).await {
                 tracing::warn!(container = %entry.id, "removing an --rm container: {e}");
             }
