@@ -9,4 +9,6 @@ pub mod compose;
 pub mod daemon;
 pub mod engine;
 pub mod image;
+pub mod net;
 pub mod scheduler;
+pub mod volume;

@@ -5,5 +5,6 @@
 //! daemon's state; `server` is daemon side.
 pub mod client;
 pub mod container_types;
+pub mod network_types;
 pub mod server;
 pub mod types;

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod events;
 pub mod lock;
 pub mod logging;
+pub mod networks;
 pub mod socket;
 pub mod state;
 
@@ -66,9 +67,21 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
     let id = state::ensure_engine_id(root)
         .with_context(|| format!("reading {}", root.join("engine-id").display()))?;
     let events = Arc::new(events::EventBus::new());
-    let containers = containers::Containers::open(root, images.clone(), events.clone())
+    let networks = networks::Networks::open(root, &file, events.clone())
         .await
-        .context("opening the containers")?;
+        .context("opening the networks")?;
+    let volumes = crate::volume::Volumes::open(root)
+        .await
+        .context("opening the volumes")?;
+    let containers = containers::Containers::open(
+        root,
+        images.clone(),
+        events.clone(),
+        networks.clone(),
+        volumes.clone(),
+    )
+    .await
+    .context("opening the containers")?;
     let daemon = Arc::new(Daemon::new(DaemonParts {
         root: root.clone(),
         socket: config.socket.clone(),
@@ -78,6 +91,8 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
         registry_config: file.merge_registry(&config.registry),
         events,
         containers,
+        networks,
+        volumes,
     }));
     let listener = socket::bind(&config.socket)?;
     tracing::info!(

@@ -10,8 +10,10 @@ use tokio::sync::watch;
 
 use super::containers::Containers;
 use super::events::EventBus;
+use super::networks::Networks;
 use crate::image::registry::{RegistryClient, RegistryConfig};
 use crate::image::store::ImageStore;
+use crate::volume::Volumes;
 
 pub struct Daemon {
     /// The state root (`/var/lib/berth`).
@@ -26,6 +28,8 @@ pub struct Daemon {
     pub registry_config: RegistryConfig,
     pub events: Arc<EventBus>,
     pub containers: Arc<Containers>,
+    pub networks: Arc<Networks>,
+    pub volumes: Arc<Volumes>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -39,6 +43,8 @@ pub struct DaemonParts {
     pub registry_config: RegistryConfig,
     pub events: Arc<EventBus>,
     pub containers: Arc<Containers>,
+    pub networks: Arc<Networks>,
+    pub volumes: Arc<Volumes>,
 }
 
 impl Daemon {
@@ -54,6 +60,8 @@ impl Daemon {
             registry_config: parts.registry_config,
             events: parts.events,
             containers: parts.containers,
+            networks: parts.networks,
+            volumes: parts.volumes,
             shutdown,
         }
     }

@@ -37,10 +37,12 @@ use crate::api::container_types::{
     ExecInspect, FilesystemChange, PathStat, PruneReport, StatsSample,
 };
 use crate::daemon::events::EventBus;
+use crate::daemon::networks::Networks;
 use crate::engine::logs::LogEntry;
 use crate::engine::shim::Frame;
 use crate::engine::spec::CreateRequest;
 use crate::image::store::ImageStore;
+use crate::volume::Volumes;
 
 use entry::Entry;
 use exec::ExecEntry;
@@ -146,6 +148,8 @@ pub struct Containers {
     root: PathBuf,
     images: Arc<ImageStore>,
     events: Arc<EventBus>,
+    networks: Arc<Networks>,
+    volumes: Arc<Volumes>,
     /// The berth binary the shims are started from.
     exe: PathBuf,
     table: Mutex<Table>,
@@ -170,11 +174,13 @@ impl Containers {
         root: &std::path::Path,
         images: Arc<ImageStore>,
         events: Arc<EventBus>,
+        networks: Arc<Networks>,
+        volumes: Arc<Volumes>,
     ) -> anyhow::Result<Arc<Containers>> {
         // The kernel's link to the running binary stays valid when the file is replaced on
         // disk (an upgrade, a rebuild), where `current_exe()` would name a deleted path.
         let exe = PathBuf::from("/proc/self/exe");
-        Containers::open_with_exe(root, images, events, exe).await
+        Containers::open_with_exe(root, images, events, networks, volumes, exe).await
     }
 
     /// [`Containers::open`] with the binary the shims run (tests pass the built `berth`).
@@ -182,6 +188,8 @@ impl Containers {
         root: &Path,
         images: Arc<ImageStore>,
         events: Arc<EventBus>,
+        networks: Arc<Networks>,
+        volumes: Arc<Volumes>,
         exe: PathBuf,
     ) -> anyhow::Result<Arc<Containers>> {
         let dir = root.join("containers");
@@ -192,6 +200,8 @@ impl Containers {
             root: dir,
             images,
             events,
+            networks,
+            volumes,
             exe,
             table: Mutex::new(Table::default()),
             shutdown,
@@ -266,6 +276,31 @@ impl Containers {
     pub async fn remove(&self, id: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
         let entry = self.entry(id)?;
         self.remove_container(&entry, force, volumes).await
+    }
+
+    /// `network connect`: records the endpoint in the container; a running container gets
+    /// the interface at once (`Networks::endpoint_connect`). Docker's errors: 404 for an
+    /// unknown container or network, 409 when already connected, 400 for `host`/`none`.
+    /// CONTRACT (the container-network helper implements it in `network.rs`).
+    pub async fn connect_network(
+        &self,
+        container: &str,
+        network: &str,
+        config: Option<crate::api::container_types::EndpointSettings>,
+    ) -> Result<(), ContainerError> {
+        let _ = (container, network, config);
+        Err(ContainerError::Invalid("not implemented yet".into()))
+    }
+
+    /// `network disconnect`. CONTRACT (the container-network helper implements it).
+    pub async fn disconnect_network(
+        &self,
+        container: &str,
+        network: &str,
+        force: bool,
+    ) -> Result<(), ContainerError> {
+        let _ = (container, network, force);
+        Err(ContainerError::Invalid("not implemented yet".into()))
     }
 
     pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), ContainerError> {
