@@ -112,10 +112,13 @@ impl Drop for Setup {
 }
 
 async fn open(root: &Path, images: &Arc<ImageStore>, events: &Arc<EventBus>) -> Arc<Containers> {
-    let networks = berth::daemon::networks::Networks::open(root, &Default::default(), events.clone())
+    let networks =
+        berth::daemon::networks::Networks::open(root, &Default::default(), events.clone())
+            .await
+            .expect("open networks");
+    let volumes = berth::volume::Volumes::open(root)
         .await
-        .expect("open networks");
-    let volumes = berth::volume::Volumes::open(root).await.expect("open volumes");
+        .expect("open volumes");
     Containers::open_with_exe(
         root,
         images.clone(),

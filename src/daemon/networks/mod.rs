@@ -10,7 +10,10 @@
 //! exposes. `daemon::containers` calls the sandbox methods; `api::server::networks` calls
 //! the rest.
 
+mod internal;
 mod sandbox;
+
+pub(crate) use internal::{Allocation, NetworkView};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -156,11 +159,15 @@ impl Networks {
 
     /// ID, unique ID prefix or name (exact name first, as Docker).
     pub fn inspect(&self, reference: &str) -> Result<NetworkResource, NetworkError> {
-        Err(NetworkError::NotFound(format!("network {reference} not found")))
+        Err(NetworkError::NotFound(format!(
+            "network {reference} not found"
+        )))
     }
 
     pub async fn remove(&self, reference: &str) -> Result<(), NetworkError> {
-        Err(NetworkError::NotFound(format!("network {reference} not found")))
+        Err(NetworkError::NotFound(format!(
+            "network {reference} not found"
+        )))
     }
 
     /// Removes unused user-defined networks; returns their names.
@@ -174,6 +181,8 @@ impl Networks {
 
     /// `(id, name, driver)` of `reference`, for create-time validation of `--network`.
     pub fn lookup(&self, reference: &str) -> Result<(String, String, String), NetworkError> {
-        Err(NetworkError::NotFound(format!("network {reference} not found")))
+        Err(NetworkError::NotFound(format!(
+            "network {reference} not found"
+        )))
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! CONTRACT (signatures fixed; the sandbox helper implements them).
 
+/// Per-container runtime state (DNS guards, published ports, ...); the sandbox helper
+/// defines its contents. A field of `Networks`.
+#[derive(Default)]
+pub(crate) struct SandboxTable {}
+
 use super::{EndpointRequest, EndpointState, NetworkError, Networks, SandboxRequest, SandboxState};
 
 impl Networks {
