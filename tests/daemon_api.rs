@@ -5,6 +5,8 @@
 //! Each test starts its own daemon in a temporary directory; the `Daemon` guard kills it (by
 //! PID) and removes the directory, whatever the test's outcome.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -105,14 +107,15 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // SIGTERM first: the daemon removes its bridges and firewall table on the way out.
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            support::stop_child(&mut child, Duration::from_secs(10));
         }
     }
 }
 
 fn spawn_daemon(root: &Path, socket: &Path, log: &Path) -> Child {
+    support::daemon::write_address_pool(root);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -529,6 +532,15 @@ impl AutostartedDaemon {
 
 impl Drop for AutostartedDaemon {
     fn drop(&mut self) {
+        // SIGTERM first, so the daemon removes its bridge and firewall table; SIGKILL
+        // whatever is still there after 10 s.
+        for pid in self.pids() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.pids().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         for pid in self.pids() {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
@@ -540,6 +552,7 @@ fn the_cli_starts_a_detached_daemon_when_nothing_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
     let socket = dir.path().join("auto.sock");
+    support::daemon::write_address_pool(&root);
     let guard = AutostartedDaemon { root: root.clone() };
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
         .arg("-H")
@@ -606,6 +619,7 @@ fn two_clients_starting_a_daemon_at_once_share_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
     let socket = dir.path().join("race.sock");
+    support::daemon::write_address_pool(&root);
     let guard = AutostartedDaemon { root: root.clone() };
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_berth"))

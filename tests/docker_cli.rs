@@ -5,6 +5,8 @@
 //! Without a `docker` binary the tests say so loudly on stderr and pass: the CLI is a client
 //! we check against, not something berth needs.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -19,6 +21,7 @@ impl Daemon {
     fn start() -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
+        support::daemon::write_address_pool(&dir.path().join("root"));
         let child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .arg("daemon")
             .arg("--root")
@@ -81,8 +84,8 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SIGTERM first: the daemon removes its bridges and firewall table on the way out.
+        support::stop_child(&mut self.child, Duration::from_secs(10));
     }
 }
 

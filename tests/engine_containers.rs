@@ -24,6 +24,7 @@ struct Setup {
     images: Arc<ImageStore>,
     events: Arc<EventBus>,
     containers: Arc<Containers>,
+    networks: Arc<berth::daemon::networks::Networks>,
     created: Vec<String>,
 }
 
@@ -41,12 +42,13 @@ impl Setup {
         berth::image::archive::import(&images, tar.as_slice(), Some(&reference), &[], "")
             .expect("import busybox");
         let events = Arc::new(EventBus::new());
-        let containers = open(dir.path(), &images, &events).await;
+        let (containers, networks) = open(dir.path(), &images, &events).await;
         Some(Setup {
             dir,
             images,
             events,
             containers,
+            networks,
             created: Vec::new(),
         })
     }
@@ -55,6 +57,8 @@ impl Setup {
         let mut req = CreateRequest::default();
         req.config.image = "busybox".into();
         req.config.cmd = Some(cmd.iter().map(|s| s.to_string()).collect());
+        // The lifecycle is under test here, not the network (tests/net_containers.rs).
+        req.host_config.network_mode = "none".into();
         tweak(&mut req);
         let id = self.containers.create(None, req).await.expect("create").id;
         self.created.push(id.clone());
@@ -80,7 +84,8 @@ impl Setup {
 
     async fn reopen(&mut self) {
         self.containers.shutdown();
-        self.containers = open(self.dir.path(), &self.images, &self.events).await;
+        self.networks.shutdown().await;
+        (self.containers, self.networks) = open(self.dir.path(), &self.images, &self.events).await;
     }
 }
 
@@ -108,27 +113,48 @@ impl Drop for Setup {
             }
         }
         self.containers.shutdown();
+        // The default bridge and the firewall table `open` made go with the test.
+        let networks = self.networks.clone();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(networks.shutdown())
+        });
     }
 }
 
-async fn open(root: &Path, images: &Arc<ImageStore>, events: &Arc<EventBus>) -> Arc<Containers> {
-    let networks =
-        berth::daemon::networks::Networks::open(root, &Default::default(), events.clone())
-            .await
-            .expect("open networks");
+async fn open(
+    root: &Path,
+    images: &Arc<ImageStore>,
+    events: &Arc<EventBus>,
+) -> (Arc<Containers>, Arc<berth::daemon::networks::Networks>) {
+    let networks = berth::daemon::networks::Networks::open(root, &pool_config(), events.clone())
+        .await
+        .expect("open networks");
     let volumes = berth::volume::Volumes::open(root)
         .await
         .expect("open volumes");
-    Containers::open_with_exe(
+    let containers = Containers::open_with_exe(
         root,
         images.clone(),
         events.clone(),
-        networks,
+        networks.clone(),
         volumes,
         env!("CARGO_BIN_EXE_berth").into(),
     )
     .await
-    .expect("open containers")
+    .expect("open containers");
+    (containers, networks)
+}
+
+/// A random /16 of 100.64.0.0/10 for the default bridge, so tests running at once never
+/// pick the same subnet.
+fn pool_config() -> berth::daemon::config::FileConfig {
+    let mut b = [0u8; 1];
+    getrandom::getrandom(&mut b).expect("random");
+    let second = 64 + b[0] % 64;
+    serde_json::from_str(&format!(
+        r#"{{"default-address-pools":[{{"base":"100.{second}.0.0/16","size":24}}]}}"#
+    ))
+    .expect("config")
 }
 
 /// Polls inspect until `check` holds (10 s at most).

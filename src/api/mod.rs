@@ -8,3 +8,4 @@ pub mod container_types;
 pub mod network_types;
 pub mod server;
 pub mod types;
+pub mod volume_types;

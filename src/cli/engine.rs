@@ -64,6 +64,8 @@ pub fn run(cli: EngineCli) -> i32 {
             with_client(host, |c| async move { system::info(&c, &args).await })
         }
         EngineVerb::Container { command } => containers::run_verb(host, command, true),
+        EngineVerb::Network { command } => super::networks::run(host, command),
+        EngineVerb::Volume { command } => super::volumes::run(host, command),
         EngineVerb::Containers(verb) => containers::run_verb(host, verb, false),
     };
     super::exit_code(result)

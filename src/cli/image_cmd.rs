@@ -213,17 +213,37 @@ fn rfc3339_local(unix: i64) -> String {
 /// `image inspect`: the daemon's JSON for each image, as an indented array, or each run
 /// through `--format`. Images that fail are reported after the others, and exit 1.
 pub async fn inspect(client: &Client, args: &InspectArgs) -> anyhow::Result<()> {
-    let template = match args.format.as_deref().map(str::trim) {
+    let paths: Vec<String> = args
+        .images
+        .iter()
+        .map(|name| format!("/images/{name}/json"))
+        .collect();
+    inspect_paths(client, &paths, args.format.as_deref()).await
+}
+
+/// The `--format` of the inspect verbs: none (an indented array), `json`, or a template.
+pub(crate) fn inspect_template(format: Option<&str>) -> anyhow::Result<Option<Template>> {
+    Ok(match format.map(str::trim) {
         None | Some("") => None,
         Some("json") => Some(Template::parse("{{json .}}")?),
         Some(text) => Some(
             Template::parse(text).map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?,
         ),
-    };
+    })
+}
+
+/// `docker <object> inspect`: `GET` each path, print what answered through
+/// [`render_inspect`], then the failures, and exit 1 when any.
+pub(crate) async fn inspect_paths(
+    client: &Client,
+    paths: &[String],
+    format: Option<&str>,
+) -> anyhow::Result<()> {
+    let template = inspect_template(format)?;
     let mut raws = Vec::new();
     let mut errors = Vec::new();
-    for name in &args.images {
-        match fetch_raw(client, &format!("/images/{name}/json")).await {
+    for path in paths {
+        match fetch_raw(client, path).await {
             Ok(raw) => raws.push(raw),
             Err(e) => errors.push(e.to_string()),
         }
@@ -259,7 +279,7 @@ pub(crate) fn render_inspect(
 }
 
 /// The answer to `GET path` as text, unparsed (kept byte for byte, as the docker CLI does).
-async fn fetch_raw(client: &Client, path: &str) -> Result<String, ClientError> {
+pub(crate) async fn fetch_raw(client: &Client, path: &str) -> Result<String, ClientError> {
     let response = client.send_stream("GET", path, &[], None).await?;
     let body = read_body(response).await?;
     Ok(String::from_utf8_lossy(&body).trim().to_owned())

@@ -19,11 +19,13 @@ mod images;
 mod import;
 mod load_save;
 mod login;
+mod networks;
 mod progress;
 mod project_flags;
 mod pull_push;
 mod system;
 mod tag_rmi;
+mod volumes;
 mod yaml_out;
 
 use clap::{Parser, Subcommand};
@@ -33,7 +35,7 @@ pub use project_flags::ProjectFlags;
 /// The verbs `EngineCli` parses.
 const ENGINE_VERBS: &[&str] = &[
     "daemon", "images", "image", "pull", "push", "tag", "rmi", "load", "save", "import", "login",
-    "logout", "version", "info",
+    "logout", "version", "info", "network", "volume",
 ];
 
 /// Whether `word` is an engine verb (image and system verbs, or container verbs).
@@ -48,7 +50,7 @@ fn is_engine_verb(word: &str) -> bool {
     version,
     about,
     disable_help_subcommand = true,
-    after_help = "Engine commands:\n  daemon, images, image, pull, push, tag, rmi, load, save, import, login, logout, version, info\n  run, create, start, stop, kill, restart, rm, ps, inspect, logs, exec, top, stats, pause, unpause, wait, cp, port, rename, container\n\nRun 'berth COMMAND --help' for more information on a command."
+    after_help = "Engine commands:\n  daemon, images, image, pull, push, tag, rmi, load, save, import, login, logout, version, info, network\n  run, create, start, stop, kill, restart, rm, ps, inspect, logs, exec, top, stats, pause, unpause, wait, cp, port, rename, container\n\nRun 'berth COMMAND --help' for more information on a command."
 )]
 pub struct Cli {
     /// Daemon socket to connect to (unix:///PATH)
@@ -114,6 +116,16 @@ pub enum EngineVerb {
     Container {
         #[command(subcommand)]
         command: containers::ContainerVerb,
+    },
+    /// Manage networks
+    Network {
+        #[command(subcommand)]
+        command: networks::NetworkVerb,
+    },
+    /// Manage volumes
+    Volume {
+        #[command(subcommand)]
+        command: volumes::VolumeVerb,
     },
     #[command(flatten)]
     Containers(containers::ContainerVerb),

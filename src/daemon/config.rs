@@ -18,6 +18,19 @@ pub struct FileConfig {
     /// `"debug": true` turns on debug logs, as `--debug` does.
     #[serde(default)]
     pub debug: bool,
+    /// Where automatic network subnets come from (`[{"base":"172.80.0.0/16","size":24}]`);
+    /// empty: Docker's defaults.
+    #[serde(default, rename = "default-address-pools")]
+    pub default_address_pools: Vec<crate::net::ipam::PoolSpec>,
+    /// MTU of the bridges and container interfaces (1500 when absent).
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    /// The default `bridge` network's gateway address with its prefix (`172.17.0.1/16`).
+    #[serde(default)]
+    pub bip: Option<String>,
+    /// Upstream resolvers for the embedded DNS (the host's `resolv.conf` when empty).
+    #[serde(default)]
+    pub dns: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +118,21 @@ mod tests {
     }
 
     #[test]
+    fn network_keys_are_read() {
+        let c = parse(
+            Path::new("/r/daemon.json"),
+            r#"{"default-address-pools":[{"base":"172.80.0.0/16","size":24}],"mtu":1400,"bip":"10.9.0.1/24","dns":["1.1.1.1"]}"#,
+        )
+        .expect("parses");
+        assert_eq!(c.default_address_pools.len(), 1);
+        assert_eq!(c.default_address_pools[0].base.to_string(), "172.80.0.0/16");
+        assert_eq!(c.default_address_pools[0].size, 24);
+        assert_eq!(c.mtu, Some(1400));
+        assert_eq!(c.bip.as_deref(), Some("10.9.0.1/24"));
+        assert_eq!(c.dns, ["1.1.1.1"]);
+    }
+
+    #[test]
     fn missing_file_is_default() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(read(dir.path()).expect("reads"), FileConfig::default());
@@ -116,7 +144,7 @@ mod tests {
             serde_json::from_str(r#"{"insecure-registries":["a:1"]}"#).expect("config");
         let file = FileConfig {
             insecure_registries: vec!["a:1".into(), "b:2".into()],
-            debug: false,
+            ..FileConfig::default()
         };
         assert_eq!(
             file.merge_registry(&base).insecure_registries,

@@ -7,6 +7,7 @@
 //! against a second daemon), then the config, the store (which recovers from a crash), and
 //! the socket last, so a client that can connect finds a daemon ready to answer.
 
+pub mod atomic;
 pub mod config;
 pub mod containers;
 pub mod events;
@@ -73,6 +74,7 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
     let volumes = crate::volume::Volumes::open(root)
         .await
         .context("opening the volumes")?;
+    volumes.attach_events(events.clone());
     let containers = containers::Containers::open(
         root,
         images.clone(),
@@ -104,6 +106,8 @@ async fn serve_until_signal(config: DaemonConfig) -> anyhow::Result<()> {
     crate::api::server::serve(listener, daemon.clone(), shutdown_signal()?).await;
     // Supervisors stop; the containers keep running for the next daemon to adopt.
     daemon.containers.shutdown();
+    // Bridges no running container uses go; the next start makes them again.
+    daemon.networks.shutdown().await;
     socket::remove(&config.socket);
     tracing::info!("berth daemon stopped");
     Ok(())

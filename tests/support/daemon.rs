@@ -29,6 +29,7 @@ impl Daemon {
             .tempdir()
             .expect("daemon tempdir");
         std::fs::create_dir_all(dir.path().join("docker-config")).expect("docker config dir");
+        write_address_pool(&dir.path().join("root"));
         let mut daemon = Daemon { dir, child: None };
         daemon.spawn();
         daemon
@@ -171,6 +172,22 @@ impl Drop for Daemon {
         self.stop();
         // TempDir removes the rest; nothing is mounted in this step.
     }
+}
+
+/// Gives the daemon its own random /16 of 100.64.0.0/10 for automatic subnets: test daemons
+/// start at the same moment, and two picking the same free subnet from Docker's default
+/// pools would route one subnet through two bridges.
+pub fn write_address_pool(root: &Path) {
+    // 0700, as the daemon makes its root.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(root)
+        .expect("daemon root");
+    let mut b = [0u8; 1];
+    getrandom::getrandom(&mut b).expect("random");
+    let second = 64 + b[0] % 64;
+    let config =
+        format!(r#"{{"default-address-pools":[{{"base":"100.{second}.0.0/16","size":24}}]}}"#);
+    std::fs::write(root.join("daemon.json"), config).expect("daemon.json");
 }
 
 /// Whether `GET /_ping` on the socket answers 200 `OK`.

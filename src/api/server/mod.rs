@@ -11,9 +11,11 @@ pub mod errors;
 pub mod events;
 pub mod hijack;
 pub mod images;
+pub mod networks;
 pub mod query;
 pub mod router;
 pub mod system;
+pub mod volumes;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -155,6 +157,15 @@ async fn dispatch(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Respons
         Route::Exec(id, op) => {
             containers::exec::dispatch(daemon, req, query, multiplexed_media, id, op).await
         }
+        Route::NetworksList => networks::list(&daemon, &query),
+        Route::NetworksCreate => networks::create(&daemon, req).await,
+        Route::NetworksPrune => networks::prune(&daemon, &query).await,
+        Route::Network(id, op) => networks::dispatch(&daemon, req, &query, id, op).await,
+        Route::VolumesList => volumes::list(&daemon, &query),
+        Route::VolumesCreate => volumes::create(&daemon, req).await,
+        Route::VolumesPrune => volumes::prune(&daemon, &query).await,
+        Route::VolumeInspect(name) => volumes::inspect(&daemon, &name),
+        Route::VolumeDelete(name) => volumes::remove(&daemon, &name, &query).await,
     }
 }
 

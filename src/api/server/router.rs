@@ -40,6 +40,18 @@ pub enum Route {
     Container(String, ContainerOp),
     /// `/exec/{id}/...`.
     Exec(String, ExecOp),
+    NetworksList,
+    NetworksCreate,
+    NetworksPrune,
+    /// `/networks/{id}[/...]`: the ID, prefix or name as written, and what to do.
+    Network(String, NetworkOp),
+    VolumesList,
+    VolumesCreate,
+    VolumesPrune,
+    /// `GET /volumes/{name}`.
+    VolumeInspect(String),
+    /// `DELETE /volumes/{name}`.
+    VolumeDelete(String),
 }
 
 /// The endpoints under `/containers/{id}`.
@@ -69,6 +81,15 @@ pub enum ContainerOp {
     ExecCreate,
     /// `DELETE /containers/{id}`
     Delete,
+}
+
+/// The endpoints under `/networks/{id}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkOp {
+    Inspect,
+    Delete,
+    Connect,
+    Disconnect,
 }
 
 /// The endpoints under `/exec/{id}`.
@@ -138,6 +159,12 @@ pub fn match_route(method: &Method, path: &str) -> Option<Route> {
         ("POST", "/containers/create") => Some(Route::ContainersCreate),
         ("GET", "/containers/json") => Some(Route::ContainersList),
         ("POST", "/containers/prune") => Some(Route::ContainersPrune),
+        ("GET", "/networks" | "/networks/") => Some(Route::NetworksList),
+        ("POST", "/networks/create") => Some(Route::NetworksCreate),
+        ("POST", "/networks/prune") => Some(Route::NetworksPrune),
+        ("GET", "/volumes" | "/volumes/") => Some(Route::VolumesList),
+        ("POST", "/volumes/create") => Some(Route::VolumesCreate),
+        ("POST", "/volumes/prune") => Some(Route::VolumesPrune),
         _ => None,
     };
     fixed
@@ -145,6 +172,18 @@ pub fn match_route(method: &Method, path: &str) -> Option<Route> {
         .or_else(|| match_distribution(method, path))
         .or_else(|| match_container(method, path))
         .or_else(|| match_exec(method, path))
+        .or_else(|| match_network(method, path))
+        .or_else(|| match_volume(method, path))
+}
+
+/// `/volumes/{name}`.
+fn match_volume(method: &Method, path: &str) -> Option<Route> {
+    let (name, suffix) = split_object(path, "/volumes/")?;
+    match (method.as_str(), suffix) {
+        ("GET", "") => Some(Route::VolumeInspect(name)),
+        ("DELETE", "") => Some(Route::VolumeDelete(name)),
+        _ => None,
+    }
 }
 
 /// Splits `{id}[/suffix]` under `prefix`; IDs and names never contain a slash.
@@ -193,6 +232,19 @@ fn match_exec(method: &Method, path: &str) -> Option<Route> {
         _ => return None,
     };
     Some(Route::Exec(id, op))
+}
+
+/// `/networks/{id}[/suffix]`.
+fn match_network(method: &Method, path: &str) -> Option<Route> {
+    let (id, suffix) = split_object(path, "/networks/")?;
+    let op = match (method.as_str(), suffix) {
+        ("GET", "") => NetworkOp::Inspect,
+        ("DELETE", "") => NetworkOp::Delete,
+        ("POST", "connect") => NetworkOp::Connect,
+        ("POST", "disconnect") => NetworkOp::Disconnect,
+        _ => return None,
+    };
+    Some(Route::Network(id, op))
 }
 
 /// Whether a client of `version` (the path's `/v1.NN`, `None` for the newest) expects
@@ -446,6 +498,66 @@ mod tests {
             match_route(&Method::DELETE, "/containers/a%2Db"),
             Some(Route::Container("a-b".into(), ContainerOp::Delete))
         );
+    }
+
+    #[test]
+    fn network_paths() {
+        use NetworkOp as N;
+        let cases: &[(Method, &str, Route)] = &[
+            (Method::GET, "/networks", Route::NetworksList),
+            (Method::GET, "/networks/", Route::NetworksList),
+            (Method::POST, "/networks/create", Route::NetworksCreate),
+            (Method::POST, "/networks/prune", Route::NetworksPrune),
+            (
+                Method::GET,
+                "/networks/front",
+                Route::Network("front".into(), N::Inspect),
+            ),
+            (
+                Method::DELETE,
+                "/networks/front",
+                Route::Network("front".into(), N::Delete),
+            ),
+            (
+                Method::POST,
+                "/networks/front/connect",
+                Route::Network("front".into(), N::Connect),
+            ),
+            (
+                Method::POST,
+                "/networks/front/disconnect",
+                Route::Network("front".into(), N::Disconnect),
+            ),
+            // A network may be called `create` or `prune`: only POST on them is special.
+            (
+                Method::GET,
+                "/networks/create",
+                Route::Network("create".into(), N::Inspect),
+            ),
+            (
+                Method::DELETE,
+                "/networks/my%2Dnet",
+                Route::Network("my-net".into(), N::Delete),
+            ),
+        ];
+        for (method, path, route) in cases {
+            assert_eq!(
+                match_route(method, path).as_ref(),
+                Some(route),
+                "{method} {path}"
+            );
+            let versioned = format!("/v1.41{path}");
+            let (_, bare) = strip_version(&versioned).expect("version ok");
+            assert_eq!(
+                match_route(method, bare).as_ref(),
+                Some(route),
+                "{versioned}"
+            );
+        }
+        assert_eq!(match_route(&Method::GET, "/networks/front/connect"), None);
+        assert_eq!(match_route(&Method::POST, "/networks/front"), None);
+        assert_eq!(match_route(&Method::PUT, "/networks/front"), None);
+        assert_eq!(match_route(&Method::DELETE, "/networks/"), None);
     }
 
     #[test]

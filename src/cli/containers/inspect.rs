@@ -5,9 +5,8 @@
 use clap::Args;
 
 use super::container_path;
-use crate::api::client::{read_body, Client, ClientError};
-use crate::cli::format::Template;
-use crate::cli::image_cmd::{render_inspect, report_errors};
+use crate::api::client::{Client, ClientError};
+use crate::cli::image_cmd::{fetch_raw, inspect_template, render_inspect, report_errors};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct InspectArgs {
@@ -48,13 +47,7 @@ pub async fn run_containers(client: &Client, args: &InspectArgs) -> anyhow::Resu
 }
 
 async fn inspect(client: &Client, args: &InspectArgs, kind: Kind) -> anyhow::Result<()> {
-    let template = match args.format.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some("json") => Some(Template::parse("{{json .}}")?),
-        Some(text) => Some(
-            Template::parse(text).map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?,
-        ),
-    };
+    let template = inspect_template(args.format.as_deref())?;
     let mut raws = Vec::new();
     let mut errors = Vec::new();
     for name in &args.names {
@@ -98,11 +91,4 @@ async fn fetch(
         }
     }
     Ok(None)
-}
-
-/// The answer to `GET path` as text, unparsed (kept byte for byte, as the docker CLI does).
-async fn fetch_raw(client: &Client, path: &str) -> Result<String, ClientError> {
-    let response = client.send_stream("GET", path, &[], None).await?;
-    let body = read_body(response).await?;
-    Ok(String::from_utf8_lossy(&body).trim().to_owned())
 }

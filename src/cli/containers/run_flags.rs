@@ -4,8 +4,8 @@
 //! CSV, `seccomp=FILE` read on the client, ...).
 //!
 //! Pure apart from reading `--env-file`, `--label-file` and seccomp profile files and the
-//! process environment for `-e NAME`. Not done yet: `--volumes-from`, `--link`,
-//! `--health-*`, `--mac-address`/`--ip` (networking comes next), blkio and realtime flags.
+//! process environment for `-e NAME`. The networking flags are `run_network`'s. Not done
+//! yet: `--volumes-from`, `--health-*`, `--link-local-ip`, blkio and realtime flags.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,7 @@ use crate::engine::spec::create_request::{
     BindOptions, CreateRequest, DeviceMapping, LogConfig, Mount, PortBinding, RestartPolicy,
     TmpfsOptions, Ulimit,
 };
+use network::{networking, publish_standard_notation};
 
 /// The container flags `run` and `create` share.
 #[derive(Debug, Clone, Default, Args)]
@@ -81,6 +82,12 @@ pub struct ContainerFlags {
     /// Container host name
     #[arg(short = 'h', long, value_name = "string")]
     pub hostname: Option<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "ip")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_name = "ip")]
+    pub ip6: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub init: Option<bool>,
@@ -96,12 +103,18 @@ pub struct ContainerFlags {
     /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "list")]
     pub label_file: Vec<String>,
+    /// Add link to another container
+    #[arg(long, value_name = "list")]
+    pub link: Vec<String>,
     /// Logging driver for the container
     #[arg(long = "log-driver", value_name = "string")]
     pub log_driver: Option<String>,
     /// Log driver options
     #[arg(long = "log-opt", value_name = "list")]
     pub log_opt: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address", value_name = "string")]
+    pub mac_address: Option<String>,
     /// Memory limit
     #[arg(short = 'm', long, value_name = "bytes")]
     pub memory: Option<String>,
@@ -119,7 +132,14 @@ pub struct ContainerFlags {
     pub name: Option<String>,
     /// Connect a container to a network
     #[arg(long, visible_alias = "net", value_name = "network")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "list"
+    )]
+    pub network_alias: Vec<String>,
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub oom_kill_disable: Option<bool>,
@@ -284,7 +304,7 @@ pub fn to_create_call(flags: &ContainerFlags, detach: bool) -> anyhow::Result<Cr
     }
 
     for p in &flags.publish {
-        for (port, binding) in parse_port_spec(p)? {
+        for (port, binding) in parse_port_spec(&publish_standard_notation(p)?)? {
             c.exposed_ports.insert(port.clone(), serde_json::json!({}));
             h.port_bindings
                 .entry(port)
@@ -300,7 +320,10 @@ pub fn to_create_call(flags: &ContainerFlags, detach: bool) -> anyhow::Result<Cr
     }
     h.publish_all_ports = flags.publish_all;
 
-    h.network_mode = flags.network.clone().unwrap_or_else(|| "default".into());
+    let net = networking(flags)?;
+    h.network_mode = net.network_mode;
+    h.links = net.links;
+    c.mac_address = net.mac_address;
     h.pid_mode = flags.pid.clone().unwrap_or_default();
     h.ipc_mode = flags.ipc.clone().unwrap_or_default();
     h.uts_mode = flags.uts.clone().unwrap_or_default();
@@ -376,7 +399,7 @@ pub fn to_create_call(flags: &ContainerFlags, detach: bool) -> anyhow::Result<Cr
         log_config.config.insert(k.to_owned(), v.to_owned());
     }
     h.log_config = log_config;
-    req.networking_config = Some(serde_json::json!({"EndpointsConfig": {}}));
+    req.networking_config = Some(net.networking_config);
 
     Ok(CreateCall {
         body: req,
@@ -618,9 +641,21 @@ pub fn parse_port_spec(spec: &str) -> anyhow::Result<Vec<(String, PortBinding)>>
 
 /// `--expose 80`, `--expose 8000-8010/udp`.
 fn parse_expose(spec: &str) -> anyhow::Result<Vec<String>> {
+    if spec.contains(':') {
+        bail!("invalid port format for --expose: {spec}");
+    }
     let (range, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
-    let (start, end) = parse_port_range(range)
-        .ok_or_else(|| anyhow!("invalid range format for --expose: {spec}"))?;
+    let (start, end) = parse_port_range(range).ok_or_else(|| {
+        // nat.ParsePortRange's words: strconv's for a word that is not a number.
+        let bad = range
+            .split('-')
+            .find(|p| p.parse::<u16>().is_err())
+            .map_or_else(
+                || format!("invalid range specified for port: {range}"),
+                |p| format!("strconv.ParseUint: parsing {p:?}: invalid syntax"),
+            );
+        anyhow!("invalid range format for --expose: {spec}, error: {bad}")
+    })?;
     Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())
 }
 
@@ -737,6 +772,9 @@ pub fn parse_restart(policy: &str) -> anyhow::Result<RestartPolicy> {
         _ => bail!("invalid restart policy format: unknown policy '{name}'"),
     }
 }
+
+#[path = "run_network.rs"]
+mod network;
 
 #[cfg(test)]
 #[path = "run_flags_tests.rs"]

@@ -260,3 +260,151 @@ fn env_files_skip_comments_and_refuse_spaces() {
         "variable 'A B' contains whitespaces (at f:1)"
     );
 }
+
+/// docker 28.2.2's body for `create --network mynet --network-alias a1 --network-alias a2
+/// --ip 10.1.2.3 --ip6 fd00::3 --link other:o -p 127.0.0.1:8080:80 --publish
+/// published=9090,target=90,protocol=udp,host_ip=127.0.0.2 --publish target=91 -P
+/// --expose 100-101 busybox true`, captured against API 1.43.
+#[test]
+fn network_flags_body_matches_dockers() {
+    let (call, _) = call(&[
+        "--network",
+        "mynet",
+        "--network-alias",
+        "a1",
+        "--network-alias",
+        "a2",
+        "--ip",
+        "10.1.2.3",
+        "--ip6",
+        "fd00::3",
+        "--link",
+        "other:o",
+        "-p",
+        "127.0.0.1:8080:80",
+        "--publish",
+        "published=9090,target=90,protocol=udp,host_ip=127.0.0.2",
+        "--publish",
+        "target=91",
+        "-P",
+        "--expose",
+        "100-101",
+        "busybox",
+        "true",
+    ]);
+    let docker: Value =
+        serde_json::from_str(include_str!("testdata/docker_run_network.json")).expect("json");
+    let ours = serde_json::to_value(&call.body).expect("encodes");
+    assert_matches(&ours, &docker, "");
+    let ep = &ours["NetworkingConfig"]["EndpointsConfig"]["mynet"];
+    assert_eq!(ep["Aliases"], serde_json::json!(["a1", "a2"]));
+    assert_eq!(ep["IPAMConfig"]["IPv6Address"], "fd00::3");
+    assert_eq!(ep["Links"], serde_json::json!(["other:o"]));
+    assert_eq!(ours["HostConfig"]["Links"], serde_json::json!(["other:o"]));
+    assert_eq!(ours["HostConfig"]["NetworkMode"], "mynet");
+    assert_eq!(ours["HostConfig"]["PublishAllPorts"], true);
+    assert_eq!(
+        ours["HostConfig"]["PortBindings"]["90/udp"],
+        serde_json::json!([{"HostIp": "", "HostPort": "9090"}])
+    );
+    assert_eq!(ours["ExposedPorts"]["101/tcp"], serde_json::json!({}));
+}
+
+/// What docker 28 sent for the same flags on the default network (captured).
+#[test]
+fn default_network_gets_the_short_flags_and_legacy_links() {
+    let (c, _) = call(&["--ip", "10.0.0.5", "busybox"]);
+    let ours = serde_json::to_value(&c.body).expect("encodes");
+    assert_eq!(ours["HostConfig"]["NetworkMode"], "default");
+    assert_eq!(
+        ours["NetworkingConfig"]["EndpointsConfig"]["default"]["IPAMConfig"],
+        serde_json::json!({"IPv4Address": "10.0.0.5"})
+    );
+    // On the default bridge a link is a legacy link: HostConfig only.
+    let (c, _) = call(&["--link", "other:o", "busybox"]);
+    let ours = serde_json::to_value(&c.body).expect("encodes");
+    assert_eq!(ours["HostConfig"]["Links"], serde_json::json!(["other:o"]));
+    assert_eq!(
+        ours["NetworkingConfig"]["EndpointsConfig"]["default"]["Links"],
+        Value::Null
+    );
+    // One network and no options: no endpoint, the daemon makes it.
+    let (c, _) = call(&["--network", "a", "busybox"]);
+    let ours = serde_json::to_value(&c.body).expect("encodes");
+    assert_eq!(
+        ours["NetworkingConfig"],
+        serde_json::json!({"EndpointsConfig": {}})
+    );
+    let (c, _) = call(&["--network", "host", "-p", "80", "busybox"]);
+    assert_eq!(c.body.host_config.network_mode, "host");
+    // Advanced syntax and several networks (docker 28 at API 1.44 sends them all).
+    let (c, _) = call(&[
+        "--network",
+        "name=a,alias=x,ip=10.0.0.2,driver-opt=k=v",
+        "--network",
+        "b",
+        "--mac-address",
+        "02:42:ac:11:00:09",
+        "busybox",
+    ]);
+    let ours = serde_json::to_value(&c.body).expect("encodes");
+    let eps = &ours["NetworkingConfig"]["EndpointsConfig"];
+    assert_eq!(eps["a"]["Aliases"], serde_json::json!(["x"]));
+    assert_eq!(eps["a"]["IPAMConfig"]["IPv4Address"], "10.0.0.2");
+    assert_eq!(eps["a"]["DriverOpts"], serde_json::json!({"k": "v"}));
+    assert_eq!(eps["a"]["MacAddress"], "02:42:ac:11:00:09");
+    assert_eq!(eps["b"]["Aliases"], Value::Null);
+    assert_eq!(ours["MacAddress"], "02:42:ac:11:00:09");
+    assert_eq!(ours["HostConfig"]["NetworkMode"], "a");
+}
+
+#[test]
+fn network_flag_errors_are_dockers() {
+    let err = |args: &[&str]| {
+        let wrap = Wrap::try_parse_from(std::iter::once("run").chain(args.iter().copied()))
+            .expect("parses");
+        to_create_call(&wrap.flags, false)
+            .expect_err("refused")
+            .to_string()
+    };
+    assert_eq!(
+        err(&["--mac-address", "bogus", "img"]),
+        "bogus is not a valid mac address"
+    );
+    assert_eq!(
+        err(&["--link", "a:b:c", "img"]),
+        "invalid argument \"a:b:c\" for \"--link\" flag: bad format for links: a:b:c"
+    );
+    assert_eq!(
+        err(&["--network", "host", "--network", "mynet", "img"]),
+        "conflicting options: cannot attach both user-defined and non-user-defined network-modes"
+    );
+    assert_eq!(
+        err(&["--network-alias", "x", "img"]),
+        "network-scoped aliases are only supported for user-defined networks"
+    );
+    assert_eq!(
+        err(&["--network-alias", "x", "--network", "bridge", "img"]),
+        "network-scoped aliases are only supported for user-defined networks"
+    );
+    assert_eq!(
+        err(&["--network", "a", "--network", "a", "img"]),
+        "network \"a\" is specified multiple times"
+    );
+    assert_eq!(
+        err(&["--network", "b,driver-opt=k=v", "img"]),
+        "invalid argument \"b,driver-opt=k=v\" for \"--network\" flag: invalid field b"
+    );
+    assert_eq!(
+        err(&["--publish", "published=80", "img"]),
+        "no port specified: 80:/tcp<empty>"
+    );
+    assert_eq!(
+        err(&["--publish", "target=90,bogus", "img"]),
+        "invalid publish opts format (should be name=value but got 'bogus')"
+    );
+    assert_eq!(
+        err(&["--expose", "bogus", "img"]),
+        "invalid range format for --expose: bogus, error: strconv.ParseUint: parsing \"bogus\": invalid syntax"
+    );
+}

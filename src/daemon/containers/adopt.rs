@@ -1,6 +1,7 @@
 //! Start-up: load every record, and for each container the last daemon left running ask
-//! its shim: alive → supervise it again; gone with `exit.json` → record that exit (and
-//! apply the restart policy); gone without → exited 255 and its cgroup cleaned up.
+//! its shim: alive → restore its network sandbox and supervise it again; gone with
+//! `exit.json` → record that exit (and apply the restart policy); gone without → exited
+//! 255 and its cgroup cleaned up. Then the network manager drops every other sandbox.
 
 use std::sync::Arc;
 
@@ -39,6 +40,15 @@ impl Containers {
         for entry in live {
             self.adopt(entry).await;
         }
+        // Sandboxes of containers that did not survive the restart go (restarting ones
+        // keep theirs until the policy's start replaces it).
+        let running: Vec<String> = self
+            .all_entries()
+            .iter()
+            .filter(|e| e.status().is_running())
+            .map(|e| e.id.clone())
+            .collect();
+        self.networks.reconcile(&running).await;
         Ok(())
     }
 
@@ -53,6 +63,7 @@ impl Containers {
                         r.state.pid = state.init_pid;
                         r.state.shim_pid = state.shim_pid;
                     });
+                    self.network_restore(&entry.snapshot()).await;
                     tracing::info!(container = %entry.id, "re-adopted a running container");
                     self.supervise(entry, client, generation);
                 }

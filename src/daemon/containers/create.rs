@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::entry::Entry;
+use super::network::EtcNetwork;
 use super::store::{self, Record, State};
 use super::{blocking, ContainerError, Containers};
 use crate::api::container_types::CreateResponse;
@@ -54,7 +55,7 @@ impl Containers {
         // The request's `Image` stays as the user wrote it (`docker inspect` shows the ID
         // under `Image` and the name under `Config.Image`).
         request.config.image = image_name.clone();
-        let record = Record {
+        let mut record = Record {
             id: id.clone(),
             name: name.clone(),
             created: store::now_rfc3339(),
@@ -70,23 +71,39 @@ impl Containers {
             host_hostname,
             state: State::default(),
             restart_count: 0,
+            networks: None,
+            sandbox: None,
+            volumes: Default::default(),
         };
         let spec = run_spec(&record)?;
+        record.networks = Some(self.plan_networks(&spec)?);
+        let etc = EtcNetwork {
+            host_gateway: self.bridge_gateway(),
+            ..EtcNetwork::default()
+        };
 
         // Reserve the name before touching the disk, so two creates cannot both take it.
         self.lock_table()
             .names
             .reserve(&name, &id)
             .map_err(ContainerError::Conflict)?;
+        match self.create_volumes(&record, &spec) {
+            Ok(volumes) => record.volumes = volumes,
+            Err(e) => {
+                self.lock_table().names.release(&name);
+                return Err(e);
+            }
+        }
         let dir = self.root.join(&id);
         let prepared = {
             let (dir, record) = (dir.clone(), record.clone());
             blocking("preparing the container directory", move || {
-                prepare_dir(&dir, &record, &spec)
+                prepare_dir(&dir, &record, &spec, &etc)
             })
             .await
         };
         if let Err(e) = prepared {
+            self.remove_anonymous_volumes(&record.volumes);
             self.lock_table().names.release(&name);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -114,6 +131,7 @@ impl Containers {
 
     /// Makes `rmi` refuse images containers use, with the image store's Docker texts.
     pub(super) fn install_usage_check(&self) {
+        self.install_volume_usage();
         let me = self.me.clone();
         self.images.set_usage_check(Box::new(move |image: &Digest| {
             let me = me.upgrade()?;
@@ -181,7 +199,12 @@ fn image_and_config(
 }
 
 /// The container directory: `fs/{upper,work,merged}`, `/etc` files, the record.
-fn prepare_dir(dir: &Path, record: &Record, spec: &RunSpec) -> anyhow::Result<()> {
+fn prepare_dir(
+    dir: &Path,
+    record: &Record,
+    spec: &RunSpec,
+    etc: &EtcNetwork,
+) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(dir)
@@ -194,22 +217,37 @@ fn prepare_dir(dir: &Path, record: &Record, spec: &RunSpec) -> anyhow::Result<()
             .create(&path)
             .with_context(|| format!("creating {}", path.display()))?;
     }
-    write_etc_files(dir, spec)?;
+    write_etc_files(dir, spec, etc)?;
     store::save(dir, record)
 }
 
-/// `hostname`, `hosts`, `resolv.conf` in the container directory.
-pub(super) fn write_etc_files(dir: &Path, spec: &RunSpec) -> anyhow::Result<()> {
+/// `hostname`, `hosts`, `resolv.conf` in the container directory (before the container
+/// runs: each is replaced by a rename).
+pub(super) fn write_etc_files(dir: &Path, spec: &RunSpec, net: &EtcNetwork) -> anyhow::Result<()> {
+    for (file, text) in render_etc_files(spec, net)? {
+        store::write_replace(&dir.join(file), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The texts of `hostname`, `hosts` and `resolv.conf`: the container's addresses and
+/// links in `hosts`; on user-defined networks `resolv.conf` names the embedded DNS server.
+pub(super) fn render_etc_files(
+    spec: &RunSpec,
+    net: &EtcNetwork,
+) -> anyhow::Result<[(&'static str, String); 3]> {
     let host_network = spec.namespaces.network == NetworkMode::Host;
     let hosts_text = if host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
+        let mut extra_hosts = spec.extra_hosts.clone();
+        extra_hosts.extend(net.links.iter().cloned());
         hosts::render_hosts(&hosts::HostsFile {
             hostname: &spec.config.hostname,
             domainname: &spec.config.domainname,
-            extra_hosts: &spec.extra_hosts,
-            host_gateway: None,
-            own_addresses: &[],
+            extra_hosts: &extra_hosts,
+            host_gateway: net.host_gateway,
+            own_addresses: &net.own_addresses,
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?
     };
@@ -223,15 +261,14 @@ pub(super) fn write_etc_files(dir: &Path, spec: &RunSpec) -> anyhow::Result<()> 
         spec.dns.is_empty() && spec.dns_search.is_empty() && spec.dns_options.is_empty();
     let resolv = if host_network && no_overrides {
         host_resolv
+    } else if !net.dns_servers.is_empty() {
+        hosts::render_internal_resolv_conf(&host_resolv, &net.dns_servers, &overrides)
     } else {
-        hosts::render_resolv_conf(&host_resolv, &overrides, false)
+        hosts::render_resolv_conf(&host_resolv, &overrides, net.ipv6)
     };
-    for (file, text) in [
+    Ok([
         ("hostname", hosts::render_hostname(&spec.config.hostname)),
         ("hosts", hosts_text),
         ("resolv.conf", resolv),
-    ] {
-        store::write_atomic(&dir.join(file), text.as_bytes())?;
-    }
-    Ok(())
+    ])
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::create::run_spec;
 use super::entry::Entry;
 use super::remove::dir_size;
-use super::start::{log_path, volume_dir};
+use super::start::log_path;
 use super::store::{Record, Status};
 use super::{blocking, ContainerError, Containers};
 use crate::api::container_types::{
@@ -32,6 +32,7 @@ impl Containers {
             .map(|d| self.images.layer_dir(&d).display().to_string())
             .collect();
         let mut out = build(&record, &spec, &entry.dir, &lower);
+        out.network_settings = self.network_settings(&record, &spec);
         out.exec_ids = Some(entry.exec_ids()).filter(|ids| !ids.is_empty());
         if size {
             let upper = entry.dir.join("fs/upper");
@@ -83,20 +84,6 @@ fn build(record: &Record, spec: &RunSpec, dir: &Path, lower: &[String]) -> Conta
     graph.insert("MergedDir".to_string(), file("fs/merged"));
     graph.insert("UpperDir".to_string(), file("fs/upper"));
     graph.insert("WorkDir".to_string(), file("fs/work"));
-    let ports = if st.status.is_running() {
-        let mut ports: BTreeMap<String, Option<Vec<_>>> = spec
-            .config
-            .exposed_ports
-            .iter()
-            .map(|p| (p.clone(), None))
-            .collect();
-        for (k, v) in &record.request.host_config.port_bindings {
-            ports.insert(k.clone(), v.clone());
-        }
-        ports
-    } else {
-        BTreeMap::new()
-    };
     ContainerInspect {
         id: record.id.clone(),
         created: record.created.clone(),
@@ -139,12 +126,10 @@ fn build(record: &Record, spec: &RunSpec, dir: &Path, lower: &[String]) -> Conta
         },
         size_rw: None,
         size_root_fs: None,
-        mounts: mount_points_in(spec, Some(dir)),
+        mounts: mount_points(spec, record),
         config: docker_config(record, spec),
-        network_settings: NetworkSettings {
-            ports,
-            ..NetworkSettings::default()
-        },
+        // Filled in by the caller, which can ask the network manager.
+        network_settings: NetworkSettings::default(),
     }
 }
 
@@ -185,16 +170,11 @@ fn docker_config(record: &Record, spec: &RunSpec) -> ContainerConfig {
     }
 }
 
-/// `Mounts` for list (no directory known: volume sources left as their container path).
-pub(super) fn mount_points(spec: &RunSpec, _id: &str) -> Vec<MountPoint> {
-    mount_points_in(spec, None)
-}
-
-fn mount_points_in(spec: &RunSpec, dir: Option<&Path>) -> Vec<MountPoint> {
+/// `Mounts` for inspect and list; volumes as the record has them (name, `_data`, mode).
+pub(super) fn mount_points(spec: &RunSpec, record: &Record) -> Vec<MountPoint> {
     spec.mounts
         .iter()
-        .enumerate()
-        .map(|(n, m)| match m {
+        .map(|m| match m {
             MountSpec::Bind {
                 source,
                 destination,
@@ -219,18 +199,22 @@ fn mount_points_in(spec: &RunSpec, dir: Option<&Path>) -> Vec<MountPoint> {
                 destination,
                 read_only,
                 ..
-            } => MountPoint {
-                r#type: "volume".into(),
-                name: name.clone().unwrap_or_default(),
-                source: dir
-                    .map(|d| volume_dir(d, n).display().to_string())
-                    .unwrap_or_default(),
-                destination: destination.clone(),
-                driver: "local".into(),
-                mode: String::new(),
-                rw: !read_only,
-                propagation: String::new(),
-            },
+            } => {
+                let attached = record.volumes.get(destination);
+                MountPoint {
+                    r#type: "volume".into(),
+                    name: attached
+                        .map(|a| a.name.clone())
+                        .or_else(|| name.clone())
+                        .unwrap_or_default(),
+                    source: attached.map(|a| a.source.clone()).unwrap_or_default(),
+                    destination: destination.clone(),
+                    driver: "local".into(),
+                    mode: attached.map(|a| a.mode.clone()).unwrap_or_default(),
+                    rw: !read_only,
+                    propagation: String::new(),
+                }
+            }
             MountSpec::Tmpfs { destination, .. } => MountPoint {
                 r#type: "tmpfs".into(),
                 destination: destination.clone(),

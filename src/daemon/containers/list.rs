@@ -6,13 +6,13 @@ use regex::Regex;
 
 use super::create::run_spec;
 use super::inspect::{mount_points, network_mode};
+use super::network::attachments;
+use super::network_settings::summary_ports;
 use super::remove::dir_size;
 use super::status::status_text;
 use super::store::{Record, Status};
 use super::{blocking, ContainerError, Containers, ListOptions};
-use crate::api::container_types::{
-    ContainerSummary, Port, SummaryHostConfig, SummaryNetworkSettings,
-};
+use crate::api::container_types::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
 
 const FILTERS: &[&str] = &[
     "id", "name", "label", "label!", "status", "exited", "ancestor", "before", "since", "health",
@@ -71,6 +71,9 @@ impl Containers {
                 continue;
             }
             let mut summary = summarize(&record, now);
+            if let Ok(spec) = run_spec(&record) {
+                summary.network_settings.networks = self.endpoint_settings(&record, &spec);
+            }
             if options.size {
                 let upper = dir.join("fs/upper");
                 let size =
@@ -163,7 +166,7 @@ fn matches(record: &Record, filters: &BTreeMap<String, Vec<String>>) -> bool {
     let spec = run_spec(record).ok();
     let mounts = spec
         .as_ref()
-        .map(|s| mount_points(s, &record.id))
+        .map(|s| mount_points(s, record))
         .unwrap_or_default();
     any("id", &|v| pattern_matches(v, &record.id))
         && any("name", &|v| {
@@ -184,6 +187,9 @@ fn matches(record: &Record, filters: &BTreeMap<String, Vec<String>>) -> bool {
         && any("is-task", &|v| v == "false")
         && any("network", &|v| {
             network_mode(&record.request.host_config.network_mode) == v
+                || attachments(record)
+                    .iter()
+                    .any(|a| a.network_name == v || a.network_id == v)
         })
         && any("volume", &|v| {
             mounts
@@ -232,11 +238,10 @@ fn summarize(record: &Record, now: chrono::DateTime<chrono::Utc>) -> ContainerSu
     let created = chrono::DateTime::parse_from_rfc3339(&record.created)
         .map(|t| t.timestamp())
         .unwrap_or(0);
-    let ports = if record.state.status.is_running() {
-        ports(record)
-    } else {
-        Vec::new()
-    };
+    let ports = spec
+        .as_ref()
+        .map(|s| summary_ports(record, s))
+        .unwrap_or_default();
     ContainerSummary {
         id: record.id.clone(),
         names: vec![format!("/{}", record.name)],
@@ -256,33 +261,9 @@ fn summarize(record: &Record, now: chrono::DateTime<chrono::Utc>) -> ContainerSu
         network_settings: SummaryNetworkSettings::default(),
         mounts: spec
             .as_ref()
-            .map(|s| mount_points(s, &record.id))
+            .map(|s| mount_points(s, record))
             .unwrap_or_default(),
     }
-}
-
-/// Published ports from `PortBindings` (the network step makes them real).
-fn ports(record: &Record) -> Vec<Port> {
-    let mut out = Vec::new();
-    for (key, bindings) in &record.request.host_config.port_bindings {
-        let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-        let Ok(private) = port.parse::<u16>() else {
-            continue;
-        };
-        for b in bindings.iter().flatten() {
-            out.push(Port {
-                ip: if b.host_ip.is_empty() {
-                    "0.0.0.0".into()
-                } else {
-                    b.host_ip.clone()
-                },
-                private_port: private,
-                public_port: b.host_port.parse().ok(),
-                r#type: proto.to_string(),
-            });
-        }
-    }
-    out
 }
 
 /// `until` of prune: a Unix timestamp, an RFC 3339 time, or a Go duration ago (`10m`,
@@ -338,6 +319,9 @@ mod tests {
                 ..State::default()
             },
             restart_count: 0,
+            networks: None,
+            sandbox: None,
+            volumes: Default::default(),
         }
     }
 

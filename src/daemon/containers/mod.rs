@@ -17,6 +17,8 @@ mod inspect;
 mod io;
 mod list;
 mod names;
+mod network;
+mod network_settings;
 mod remove;
 mod start;
 mod stats;
@@ -24,6 +26,7 @@ mod status;
 mod stop;
 mod store;
 mod supervise;
+mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -288,8 +291,7 @@ impl Containers {
         network: &str,
         config: Option<crate::api::container_types::EndpointSettings>,
     ) -> Result<(), ContainerError> {
-        let _ = (container, network, config);
-        Err(ContainerError::Invalid("not implemented yet".into()))
+        self.connect_container(container, network, config).await
     }
 
     /// `network disconnect`. CONTRACT (the container-network helper implements it).
@@ -299,8 +301,7 @@ impl Containers {
         network: &str,
         force: bool,
     ) -> Result<(), ContainerError> {
-        let _ = (container, network, force);
-        Err(ContainerError::Invalid("not implemented yet".into()))
+        self.disconnect_container(container, network, force).await
     }
 
     pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), ContainerError> {

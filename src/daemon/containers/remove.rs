@@ -20,9 +20,6 @@ impl Containers {
         force: bool,
         volumes: bool,
     ) -> Result<(), ContainerError> {
-        // Anonymous volumes live inside the container directory for now, so `-v` changes
-        // nothing yet; named volumes arrive with the volume step.
-        let _ = volumes;
         let _op = entry.op.lock().await;
         if !self.lock_table().entries.contains_key(&entry.id) {
             // Removed while we waited for the lock (`rm -f` of an `--rm` container).
@@ -57,6 +54,9 @@ impl Containers {
             _ => {}
         }
         entry.update(false, |r| r.state.status = Status::Removing)?;
+        // A dead container may still hold its sandbox (a stop that failed half way).
+        self.network_down(entry).await;
+        self.release_volumes(&entry.snapshot());
         // A shim that was killed leaves its container's processes and cgroup behind; with
         // a live shim the stop above already emptied and removed it.
         clean_cgroup(&id).await;
@@ -84,6 +84,10 @@ impl Containers {
         }
         entry.mark_removed();
         self.publish(entry, "destroy", &[]);
+        // Out of the table first: the volume manager's usage check must not see it.
+        if volumes {
+            self.remove_anonymous_volumes(&entry.snapshot().volumes);
+        }
         Ok(())
     }
 

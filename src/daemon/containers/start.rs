@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::create::run_spec;
+use super::create::{run_spec, write_etc_files};
 use super::entry::Entry;
 use super::store::{self, Record, Status};
+use super::volumes::VolumeSources;
 use super::{ContainerError, Containers};
+use crate::daemon::networks::SandboxState;
 use crate::engine::runtime::{
     self, CgroupSpec, InitSpec, LogSpec, MountSpec as RtMount, NamespaceKind, NamespaceSpec,
     ProcessSpec, RootfsSpec, ShmSpec,
@@ -57,13 +59,44 @@ impl Containers {
         started
     }
 
-    /// Starts the container; the caller holds `entry.op`.
+    /// Starts the container; the caller holds `entry.op`. The network sandbox comes first
+    /// (the init joins its namespace) and goes again when the launch fails.
     pub(super) async fn start_locked(&self, entry: &Arc<Entry>) -> Result<(), ContainerError> {
         let record = entry.snapshot();
         let spec = run_spec(&record)?;
-        let init = self.init_spec(&record, &spec, &entry.dir)?;
+        if let Err(e) = self.network_up(entry, &record, &spec).await {
+            let text = e.to_string();
+            entry.update(false, |r| {
+                r.state.error = text.clone();
+                r.state.exit_code = 128;
+                if r.state.status != Status::Created {
+                    r.state.status = Status::Exited;
+                    r.state.finished_at = store::now_rfc3339();
+                }
+            })?;
+            return Err(e);
+        }
+        let launched = self.launch(entry, spec).await;
+        if launched.is_err() {
+            self.release_volumes(&entry.snapshot());
+            self.network_down(entry).await;
+        }
+        launched
+    }
+
+    /// Writes the `/etc` files and `init.json`, launches the shim, hands the container to
+    /// a supervisor.
+    async fn launch(&self, entry: &Arc<Entry>, spec: RunSpec) -> Result<(), ContainerError> {
+        let record = entry.snapshot();
+        let volumes = self.acquire_volumes(&record, &spec)?;
+        let init = self.init_spec(&record, &spec, &entry.dir, &volumes)?;
+        let etc = self.etc_network(&record);
         let dir = entry.dir.clone();
-        let written = tokio::task::spawn_blocking(move || write_init(&dir, &spec, &init)).await;
+        let written = tokio::task::spawn_blocking(move || {
+            write_etc_files(&dir, &spec, &etc)?;
+            write_init(&dir, &init)
+        })
+        .await;
         match written {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(ContainerError::Internal(e)),
@@ -110,6 +143,7 @@ impl Containers {
         record: &Record,
         spec: &RunSpec,
         dir: &Path,
+        volumes: &VolumeSources,
     ) -> Result<InitSpec, ContainerError> {
         let lower = record
             .layers
@@ -121,7 +155,7 @@ impl Containers {
                     .map_err(|e| ContainerError::Internal(anyhow::anyhow!("bad layer id {c}: {e}")))
             })
             .collect::<Result<Vec<PathBuf>, _>>()?;
-        let (namespaces, shm) = self.namespaces(spec)?;
+        let (namespaces, shm) = self.namespaces(spec, record.sandbox.as_ref())?;
         let masked = |paths: &[&str]| -> Vec<String> {
             if spec.privileged {
                 Vec::new()
@@ -158,7 +192,8 @@ impl Containers {
             hostname: spec.config.hostname.clone(),
             domainname: spec.config.domainname.clone(),
             namespaces,
-            mounts: mounts(spec, dir),
+            mounts: mounts(spec, dir, volumes),
+            copy_up: volumes.copy_up.clone(),
             shm,
             devices: spec.devices.clone(),
             privileged: spec.privileged,
@@ -174,8 +209,13 @@ impl Containers {
         })
     }
 
-    /// The namespaces to create or join, and `/dev/shm`.
-    fn namespaces(&self, spec: &RunSpec) -> Result<(Vec<NamespaceSpec>, ShmSpec), ContainerError> {
+    /// The namespaces to create or join (the network sandbox's pinned one when there is
+    /// one), and `/dev/shm`.
+    fn namespaces(
+        &self,
+        spec: &RunSpec,
+        sandbox: Option<&SandboxState>,
+    ) -> Result<(Vec<NamespaceSpec>, ShmSpec), ContainerError> {
         let new = |kind| NamespaceSpec { kind, path: None };
         let mut out = vec![new(NamespaceKind::Mount)];
         if spec.namespaces.uts == UtsMode::Private {
@@ -217,10 +257,13 @@ impl Containers {
                 let pid = self.running_pid(other, "network")?;
                 out.push(join(NamespaceKind::Net, pid, "net"));
             }
-            // Bridge and user networks get a fresh namespace with only `lo` until the
-            // network step; `none` is exactly that.
+            // Bridge and user networks join the sandbox's namespace; `none` (and
+            // `NetworkDisabled`) get a fresh one with only `lo`.
             NetworkMode::Bridge | NetworkMode::None | NetworkMode::Named(_) => {
-                out.push(new(NamespaceKind::Net))
+                out.push(NamespaceSpec {
+                    kind: NamespaceKind::Net,
+                    path: sandbox.map(|s| s.netns.clone()),
+                })
             }
         }
         if Path::new("/proc/self/ns/cgroup").exists() {
@@ -255,11 +298,11 @@ pub(super) fn cgroup_name(id: &str) -> String {
     format!("berth/{id}")
 }
 
-/// The request's mounts (volumes as directories under the container for now), then the
+/// The request's mounts (volumes at the host paths the volume manager gave), then the
 /// three `/etc` files.
-fn mounts(spec: &RunSpec, dir: &Path) -> Vec<RtMount> {
+fn mounts(spec: &RunSpec, dir: &Path, volumes: &VolumeSources) -> Vec<RtMount> {
     let mut out = Vec::new();
-    for (n, m) in spec.mounts.iter().enumerate() {
+    for m in &spec.mounts {
         out.push(match m {
             MountSpec::Bind {
                 source,
@@ -279,7 +322,7 @@ fn mounts(spec: &RunSpec, dir: &Path) -> Vec<RtMount> {
                 read_only,
                 ..
             } => RtMount::Bind {
-                source: volume_dir(dir, n),
+                source: volumes.paths.get(destination).cloned().unwrap_or_default(),
                 destination: destination.clone(),
                 read_only: *read_only,
                 propagation: "rprivate".into(),
@@ -304,11 +347,6 @@ fn mounts(spec: &RunSpec, dir: &Path) -> Vec<RtMount> {
         });
     }
     out
-}
-
-/// Where mount number `n` (a volume) lives for now.
-pub(super) fn volume_dir(dir: &Path, n: usize) -> PathBuf {
-    dir.join("volumes").join(n.to_string())
 }
 
 /// `<dir>/<id>-json.log`, Docker's path.
@@ -359,17 +397,10 @@ pub(super) fn parse_size(s: &str) -> Result<u64, ContainerError> {
     Ok((n * mult as f64) as u64)
 }
 
-/// Writes `init.json`, makes volume directories, drops a stale `exit.json`.
-fn write_init(dir: &Path, spec: &RunSpec, init: &InitSpec) -> anyhow::Result<()> {
-    for (n, m) in spec.mounts.iter().enumerate() {
-        if matches!(m, MountSpec::Volume { .. }) {
-            let v = volume_dir(dir, n);
-            std::fs::create_dir_all(&v)
-                .map_err(|e| anyhow::anyhow!("creating {}: {e}", v.display()))?;
-        }
-    }
+/// Writes `init.json`, drops a stale `exit.json`.
+fn write_init(dir: &Path, init: &InitSpec) -> anyhow::Result<()> {
     let bytes = serde_json::to_vec_pretty(init)?;
-    store::write_atomic(&dir.join("init.json"), &bytes)?;
+    store::write_replace(&dir.join("init.json"), &bytes)?;
     match std::fs::remove_file(dir.join("exit.json")) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -6,12 +6,12 @@
 //! config whenever needed (the resolution is deterministic), so the record stays small and
 //! never disagrees with the request `inspect` shows.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::daemon::networks::SandboxState;
 use crate::engine::spec::{CreateRequest, ImageRunConfig};
 
 /// The record's file name inside the container directory.
@@ -115,6 +115,36 @@ pub struct Record {
     pub state: State,
     #[serde(default)]
     pub restart_count: i64,
+    /// The networks the container is attached to, in order (the network mode's first), as
+    /// Docker keeps them in `NetworkSettings.Networks`; `None` in records made before
+    /// networking, which get the network mode's network.
+    #[serde(default)]
+    pub networks: Option<Vec<NetworkAttachment>>,
+    /// The live network sandbox while the container runs.
+    #[serde(default)]
+    pub sandbox: Option<SandboxState>,
+    /// The container's volumes by destination (named and anonymous), made at create.
+    #[serde(default)]
+    pub volumes: std::collections::BTreeMap<String, super::volumes::VolumeAttachment>,
+}
+
+/// One network of a container: the endpoint's configuration, kept across runs
+/// (`NetworkingConfig.EndpointsConfig`, `--network`, `network connect`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkAttachment {
+    pub network_id: String,
+    pub network_name: String,
+    /// `--network-alias` (user-defined networks only).
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    /// `--ip6`.
+    pub ipv6: Option<std::net::Ipv6Addr>,
+    /// `--mac-address`.
+    pub mac: Option<String>,
+    /// `--link name:alias` (default bridge).
+    pub links: Vec<String>,
 }
 
 /// Writes `record` to `<dir>/config.json` atomically.
@@ -123,28 +153,7 @@ pub fn save(dir: &Path, record: &Record) -> anyhow::Result<()> {
     write_atomic(&dir.join(RECORD_FILE), &bytes)
 }
 
-/// Temp file, fsync, rename over `path`, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("a record path has a parent")?;
-    let tmp = temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
+pub use crate::daemon::atomic::{write_replace, write_synced as write_atomic};
 
 /// Reads `<dir>/config.json`.
 pub fn load(dir: &Path) -> anyhow::Result<Record> {
@@ -198,6 +207,9 @@ mod tests {
             host_hostname: "h".into(),
             state: State::default(),
             restart_count: 0,
+            networks: None,
+            sandbox: None,
+            volumes: Default::default(),
         }
     }
 
@@ -216,6 +228,19 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from(RECORD_FILE)]);
         let text = std::fs::read_to_string(dir.path().join(RECORD_FILE)).unwrap();
         assert!(text.contains("\"status\": \"running\""), "{text}");
+    }
+
+    #[test]
+    fn records_without_network_fields_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = serde_json::to_value(record()).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("networks");
+        obj.remove("sandbox");
+        std::fs::write(dir.path().join(RECORD_FILE), v.to_string()).unwrap();
+        let back = load(dir.path()).unwrap();
+        assert_eq!(back.networks, None);
+        assert_eq!(back.sandbox, None);
     }
 
     #[test]

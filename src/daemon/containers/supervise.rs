@@ -1,7 +1,7 @@
 //! One supervisor task per running container: waits for the shim to report the exit,
 //! records it, publishes `die`, then applies the restart policy (Docker's restart manager:
 //! backoff from 100 ms doubling up to a minute, reset once a run lasted 10 s) or removes
-//! an `--rm` container. A shim that vanished without `exit.json` leaves exit code 255 and
+//! an `--rm` container. The container's network sandbox is torn down first. A shim that vanished without `exit.json` leaves exit code 255 and
 //! its cgroup killed and removed.
 
 use std::sync::Arc;
@@ -78,7 +78,11 @@ impl Containers {
 
     /// Records an exit and applies the restart policy or `--rm`.
     pub(super) async fn handle_exit(&self, entry: &Arc<Entry>, exit: ExitRecord) {
+        // The network goes before the exit is recorded: a `stop` that returns has freed
+        // the addresses and ports, and a policy restart makes a fresh sandbox.
+        self.network_down(entry).await;
         let before = entry.snapshot();
+        self.release_volumes(&before);
         let ran_for = ran_for(&before.state.started_at, &exit.finished_at);
         let policy = run_spec(&before).map(|s| (s.restart, s.auto_remove));
         let (restart, auto_remove) = policy.unwrap_or((Restart::No, false));

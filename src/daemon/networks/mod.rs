@@ -10,15 +10,21 @@
 //! exposes. `daemon::containers` calls the sandbox methods; `api::server::networks` calls
 //! the rest.
 
+mod create;
 mod internal;
+mod open;
+mod reconcile;
+mod remove;
+mod resource;
 mod sandbox;
+mod store;
 
 pub(crate) use internal::{Allocation, NetworkView};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -26,7 +32,13 @@ use serde::{Deserialize, Serialize};
 use crate::api::network_types::{NetworkCreateRequest, NetworkCreateResponse, NetworkResource};
 use crate::daemon::config::FileConfig;
 use crate::daemon::events::EventBus;
-use crate::net::ports::PortMapping;
+use crate::net::dns::DnsService;
+use crate::net::ipam::PoolSpec;
+use crate::net::link::Netlink;
+use crate::net::nft::Firewall;
+use crate::net::ports::{PortMapping, PortPublisher};
+use sandbox::SandboxTable;
+use store::NetworkRecord;
 
 /// Why a network operation failed; `api::server` maps the variants to status codes.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +128,28 @@ pub struct EndpointState {
 
 /// All networks of one daemon.
 pub struct Networks {
-    _private: (),
+    /// `<root>/network`: the records.
+    dir: PathBuf,
+    /// `<root>/network/netns`: the containers' namespace pins.
+    netns_dir: PathBuf,
+    /// Network ID → record. A std mutex: held only for in-memory work and record writes,
+    /// never across an await.
+    records: Mutex<BTreeMap<String, NetworkRecord>>,
+    /// Serialises create, remove and prune, which await the kernel between choosing a
+    /// subnet or name and committing it.
+    ops: tokio::sync::Mutex<()>,
+    pools: Vec<PoolSpec>,
+    mtu: u32,
+    events: Arc<EventBus>,
+    netlink: Netlink,
+    dns: Arc<DnsService>,
+    ports: Arc<PortPublisher>,
+    firewall: Option<Arc<Firewall>>,
+    /// The daemon's nftables table (`berth-<12 hex of sha256(root)>`).
+    firewall_table: String,
+    sandboxes: SandboxTable,
+    /// Serialises the endpoint bookkeeping's record writes (see `persist_endpoints`).
+    endpoint_writes: Mutex<()>,
 }
 
 impl Networks {
@@ -129,22 +162,20 @@ impl Networks {
         config: &FileConfig,
         events: Arc<EventBus>,
     ) -> anyhow::Result<Arc<Networks>> {
-        let _ = (root, config, events);
-        Ok(Arc::new(Networks { _private: () }))
+        open::open(root, config, events).await.map(Arc::new)
     }
 
     /// Drops sandboxes of containers not in `running` (IDs): their namespaces, addresses,
     /// DNS entries. Called once by the container manager after adoption.
     pub async fn reconcile(&self, running: &[String]) {
-        let _ = running;
+        reconcile::reconcile(self, running).await
     }
 
     pub async fn create(
         &self,
         request: NetworkCreateRequest,
     ) -> Result<NetworkCreateResponse, NetworkError> {
-        let _ = request;
-        Err(NetworkError::Invalid("not implemented yet".into()))
+        create::create(self, request).await
     }
 
     /// `GET /networks` with Docker's filters (`name`, `id`, `label`, `driver`, `type`,
@@ -153,21 +184,18 @@ impl Networks {
         &self,
         filters: &BTreeMap<String, Vec<String>>,
     ) -> Result<Vec<NetworkResource>, NetworkError> {
-        let _ = filters;
-        Ok(Vec::new())
+        resource::list(&self.lock(), filters)
     }
 
     /// ID, unique ID prefix or name (exact name first, as Docker).
     pub fn inspect(&self, reference: &str) -> Result<NetworkResource, NetworkError> {
-        Err(NetworkError::NotFound(format!(
-            "network {reference} not found"
-        )))
+        let records = self.lock();
+        let id = resolve(&records, reference)?;
+        Ok(resource::resource(&records[&id], true))
     }
 
     pub async fn remove(&self, reference: &str) -> Result<(), NetworkError> {
-        Err(NetworkError::NotFound(format!(
-            "network {reference} not found"
-        )))
+        remove::remove(self, reference).await
     }
 
     /// Removes unused user-defined networks; returns their names.
@@ -175,14 +203,104 @@ impl Networks {
         &self,
         filters: &BTreeMap<String, Vec<String>>,
     ) -> Result<Vec<String>, NetworkError> {
-        let _ = filters;
-        Ok(Vec::new())
+        remove::prune(self, filters).await
     }
 
     /// `(id, name, driver)` of `reference`, for create-time validation of `--network`.
     pub fn lookup(&self, reference: &str) -> Result<(String, String, String), NetworkError> {
-        Err(NetworkError::NotFound(format!(
-            "network {reference} not found"
-        )))
+        let records = self.lock();
+        let id = resolve(&records, reference)?;
+        let r = &records[&id];
+        Ok((r.id.clone(), r.name.clone(), r.driver.clone()))
+    }
+
+    /// At daemon shutdown: deletes the bridges (and their firewall rules) of networks no
+    /// running container uses, and the nftables table when no container uses any network,
+    /// so a stopped daemon leaves nothing in the kernel; `open` makes them again.
+    pub async fn shutdown(&self) {
+        remove::shutdown(self).await
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, NetworkRecord>> {
+        // A panic while holding the lock leaves the records consistent enough to go on.
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the current record of network `id` without a disk flush, after an address
+    /// or endpoint change. Writers take turns and each writes the state of the moment, so
+    /// the file never goes back to an older state when containers start at once.
+    fn persist_endpoints(&self, id: &str) {
+        let _turn = self
+            .endpoint_writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(snapshot) = self.lock().get(id).cloned() else {
+            return;
+        };
+        if let Err(e) = store::save_quick(&self.dir, &snapshot) {
+            tracing::warn!("saving network {}: {e:#}", snapshot.name);
+        }
+    }
+
+    /// A `network` event with Docker's attributes.
+    fn publish(&self, action: &str, record: &NetworkRecord, container: Option<&str>) {
+        let mut attributes = BTreeMap::new();
+        if let Some(c) = container {
+            attributes.insert("container".to_owned(), c.to_owned());
+        }
+        attributes.insert("name".to_owned(), record.name.clone());
+        attributes.insert("type".to_owned(), record.driver.clone());
+        self.events
+            .publish("network", action, &record.id, attributes);
     }
 }
+
+/// The ID of `reference`: a full ID, an exact name, then a unique ID prefix (Docker's
+/// order).
+fn resolve(
+    records: &BTreeMap<String, NetworkRecord>,
+    reference: &str,
+) -> Result<String, NetworkError> {
+    let not_found = || NetworkError::NotFound(format!("network {reference} not found"));
+    if reference.is_empty() {
+        return Err(not_found());
+    }
+    if records.contains_key(reference) {
+        return Ok(reference.to_owned());
+    }
+    if let Some(r) = records.values().find(|r| r.name == reference) {
+        return Ok(r.id.clone());
+    }
+    let matches: Vec<&String> = records
+        .keys()
+        .filter(|id| id.starts_with(reference))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(not_found()),
+        many => Err(NetworkError::Invalid(format!(
+            "network {reference} is ambiguous ({} matches found based on ID prefix)",
+            many.len()
+        ))),
+    }
+}
+
+/// A new network ID: 64 random hex digits.
+fn random_id() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("random ID: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The Linux bridge of network `id`: `br-` and 12 hex digits (15 bytes, the kernel's limit),
+/// unique per daemon since IDs are random.
+fn bridge_name(id: &str) -> String {
+    format!("br-{}", &id[..12.min(id.len())])
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests;

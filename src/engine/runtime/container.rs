@@ -77,7 +77,7 @@ fn build_root(spec: &InitSpec) -> Result<(), RuntimeError> {
     rootfs::mount_proc_sys(root, spec.privileged)?;
     cgroupfs::mount_cgroupfs(root, &spec.cgroup.name, spec.privileged)?;
     dev::mount_dev(root, spec)?;
-    mounts::mount_all(root, &spec.mounts)?;
+    mounts::mount_all(root, &spec.mounts, &spec.copy_up)?;
     rootfs::pivot(root)?;
     process::make_cwd(&spec.process.cwd)?;
     process::write_sysctls(&spec.sysctls)?;

@@ -16,14 +16,21 @@ use nix::mount::{mount, MsFlags};
 use super::spec::MountSpec;
 use super::{RuntimeError, Step};
 
+mod copy_up;
+
 const NONE: Option<&str> = None;
 
 /// How many symlinks a destination may go through (the kernel's `MAXSYMLINKS` is 40; runc
 /// allows 255).
 const MAX_LINKS: u32 = 255;
 
-/// Mounts every entry of `mounts` under `root`, in order.
-pub(super) fn mount_all(root: &Path, mounts: &[MountSpec]) -> Result<(), RuntimeError> {
+/// Mounts every entry of `mounts` under `root`, in order; a bind whose destination is
+/// in `copy_up` first gets the image's content there copied into its source.
+pub(super) fn mount_all(
+    root: &Path,
+    mounts: &[MountSpec],
+    copy_up: &[String],
+) -> Result<(), RuntimeError> {
     for m in mounts {
         match m {
             MountSpec::Bind {
@@ -32,14 +39,19 @@ pub(super) fn mount_all(root: &Path, mounts: &[MountSpec]) -> Result<(), Runtime
                 read_only,
                 propagation,
                 recursive,
-            } => bind(
-                root,
-                source,
-                destination,
-                *read_only,
-                propagation,
-                *recursive,
-            )?,
+            } => {
+                if copy_up.contains(destination) {
+                    copy_up::copy_image_content(root, source, destination)?;
+                }
+                bind(
+                    root,
+                    source,
+                    destination,
+                    *read_only,
+                    propagation,
+                    *recursive,
+                )?
+            }
             MountSpec::Tmpfs {
                 destination,
                 options,

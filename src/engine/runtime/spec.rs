@@ -35,6 +35,9 @@ pub struct InitSpec {
     /// (`/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, bound from the container
     /// directory).
     pub mounts: Vec<MountSpec>,
+    /// Destinations of volume binds whose (empty) source first gets a copy of what the
+    /// image has there (Docker's copy-up; `nocopy` and non-empty volumes are left out).
+    pub copy_up: Vec<String>,
     pub shm: ShmSpec,
     /// `--device` entries.
     pub devices: Vec<DeviceMapping>,

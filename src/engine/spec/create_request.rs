@@ -141,6 +141,9 @@ pub struct HostConfig {
     pub binds: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub network_mode: String,
+    /// `--link name[:alias]`: legacy links on the default bridge (`/etc/hosts` entries).
+    #[serde(default, deserialize_with = "nullable")]
+    pub links: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub port_bindings: BTreeMap<String, Option<Vec<PortBinding>>>,
     #[serde(default, deserialize_with = "nullable")]

@@ -115,6 +115,35 @@ pub fn render_resolv_conf(host: &str, overrides: &DnsOverrides<'_>, ipv6: bool) 
     out
 }
 
+/// The `/etc/resolv.conf` of a container on a user-defined network, as Docker writes it
+/// for its embedded DNS server: `servers` (`127.0.0.11`) as the only nameservers, the
+/// search domains and options of the overrides or else of the host, and `ndots:0` unless
+/// an `ndots` option is given. `--dns` servers are not written (Docker makes them the
+/// embedded server's upstreams).
+pub fn render_internal_resolv_conf(
+    host: &str,
+    servers: &[IpAddr],
+    overrides: &DnsOverrides<'_>,
+) -> String {
+    let servers: Vec<String> = servers.iter().map(IpAddr::to_string).collect();
+    let mut options = if overrides.options.is_empty() {
+        last_directive(host, "options")
+    } else {
+        overrides.options.to_vec()
+    };
+    if !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.push("ndots:0".into());
+    }
+    build_resolv_conf(
+        host,
+        &DnsOverrides {
+            servers: &servers,
+            search: overrides.search,
+            options: &options,
+        },
+    )
+}
+
 fn build_resolv_conf(host: &str, overrides: &DnsOverrides<'_>) -> String {
     let pick = |mine: &[String], theirs: Vec<String>| {
         if mine.is_empty() {
@@ -324,6 +353,28 @@ mod tests {
             text,
             "search a.example b.example\nnameserver 10.0.0.2\noptions timeout:1\n"
         );
+    }
+
+    #[test]
+    fn internal_resolv_conf_names_the_embedded_server_with_ndots_0() {
+        let host = "nameserver 10.255.255.53\nsearch lan\noptions edns0\n";
+        let servers = [ip("127.0.0.11")];
+        assert_eq!(
+            render_internal_resolv_conf(host, &servers, &DnsOverrides::default()),
+            "search lan\nnameserver 127.0.0.11\noptions edns0 ndots:0\n"
+        );
+        let dns = vec!["1.1.1.1".to_string()];
+        let options = vec!["ndots:2".to_string()];
+        let text = render_internal_resolv_conf(
+            host,
+            &servers,
+            &DnsOverrides {
+                servers: &dns,
+                options: &options,
+                ..DnsOverrides::default()
+            },
+        );
+        assert_eq!(text, "search lan\nnameserver 127.0.0.11\noptions ndots:2\n");
     }
 
     #[test]
