@@ -109,6 +109,12 @@ impl Env {
         v[0].clone()
     }
 
+    fn inspect_network(&self, name: &str) -> serde_json::Value {
+        let text = self.ok(&["network", "inspect", name]);
+        let v: serde_json::Value = serde_json::from_str(&text).expect("network inspect JSON");
+        v[0].clone()
+    }
+
     /// The container's address on `network`.
     fn ip_on(&self, id: &str, network: &str) -> String {
         let v = self.inspect(id);
@@ -669,4 +675,111 @@ fn outbound_traffic_is_masqueraded() {
         "source not masqueraded"
     );
     assert_eq!(out.trim(), host_ip);
+}
+
+#[test]
+fn a_daemon_killed_and_restarted_restores_names_and_ports_and_cleans_up_after() {
+    let Some(mut env) = Env::start("a_daemon_killed_and_restarted_restores_names_and_ports") else {
+        return;
+    };
+    let net = unique("nr");
+    env.network(&net, &[]);
+    let web = unique("web");
+    let id = env.web(
+        &["--name", &web, "--network", &net, "-p", "127.0.0.1::80"],
+        "survivor",
+    );
+    let ip = env.ip_on(&web, &net);
+    let port_line = env.ok(&["port", &web, "80"]);
+    let port: u16 = port_line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("port line {port_line:?}"));
+    assert_eq!(host_get(port).trim(), "survivor");
+    let pin = env.inspect(&web)["NetworkSettings"]["SandboxKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(std::path::Path::new(&pin).exists(), "pin {pin}");
+
+    // SIGKILL: no cleanup on the daemon's side; the container keeps running.
+    env.d.kill9();
+    assert!(
+        try_host_get(port).is_err() || try_host_get(port).is_ok_and(|b| b.is_empty()),
+        "the proxy died with the daemon"
+    );
+    env.d.restart();
+
+    // The restarted daemon publishes the port again and answers the name.
+    assert_eq!(host_get(port).trim(), "survivor");
+    assert_eq!(
+        fetch(&env, &["--network", &net], &format!("http://{web}/")).trim(),
+        "survivor"
+    );
+    let lookup = env.run_ok(
+        &["--network", &net],
+        &["busybox", "nslookup", &web, "127.0.0.11"],
+    );
+    assert!(lookup.contains(&ip), "{lookup}");
+    // A new container gets another address than the survivor's.
+    let other = env.detached(&["--network", &net], &["sleep", "30"]);
+    assert_ne!(env.ip_on(&other, &net), ip);
+
+    // Removing everything leaves no pin, no endpoint and no bridge.
+    // berth names a network's bridge `br-<first 12 hex of its ID>`, as Docker does.
+    let net_id = env.inspect_network(&net)["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let bridge = format!("br-{}", &net_id[..12.min(net_id.len())]);
+    let links = run_cmd("ip", &["-o", "link"]);
+    assert!(
+        String::from_utf8_lossy(&links.stdout).contains(&bridge),
+        "no bridge {bridge} while the network exists"
+    );
+    env.ok(&["rm", "-f", &id, &other]);
+    assert!(
+        !std::path::Path::new(&pin).exists(),
+        "pin {pin} left behind"
+    );
+    let n = env.inspect_network(&net);
+    assert_eq!(n["Containers"], serde_json::json!({}), "{n:#}");
+    env.ok(&["network", "rm", &net]);
+    env.networks.borrow_mut().clear();
+    let links = run_cmd("ip", &["-o", "link"]);
+    assert!(
+        net_id.len() == 64 && !String::from_utf8_lossy(&links.stdout).contains(&bridge),
+        "bridge {bridge:?} left behind"
+    );
+}
+
+#[test]
+fn a_link_on_the_default_bridge_is_written_into_etc_hosts() {
+    let Some(env) = Env::start("a_link_on_the_default_bridge_is_written_into_etc_hosts") else {
+        return;
+    };
+    let db = unique("db");
+    env.detached(&["--name", &db], &["sleep", "30"]);
+    let ip = env.inspect(&db)["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !ip.is_empty(),
+        "the default bridge gives a top-level IPAddress"
+    );
+    let hosts = env.run_ok(
+        &["--link", &format!("{db}:database")],
+        &["cat", "/etc/hosts"],
+    );
+    let line = hosts
+        .lines()
+        .find(|l| l.contains("database"))
+        .unwrap_or_else(|| panic!("no link line in {hosts}"));
+    assert!(line.starts_with(&ip) && line.contains(&db), "{line}");
+    // No embedded DNS on the default bridge: the host's resolvers, as Docker.
+    let resolv = env.run_ok(&[], &["cat", "/etc/resolv.conf"]);
+    assert!(!resolv.contains("127.0.0.11"), "{resolv}");
 }

@@ -37,16 +37,23 @@ fn service(upstreams: Vec<SocketAddr>) -> Arc<DnsService> {
     dns
 }
 
-/// Serves `dns` for `container` on fresh loopback sockets (UDP and TCP on one port).
-async fn serve(dns: &Arc<DnsService>, container: &str) -> (SocketAddr, DnsGuard) {
-    for _ in 0..20 {
+/// A UDP socket and a TCP listener on one free loopback port (a random UDP port may be
+/// taken for TCP: tried again).
+async fn loopback_pair() -> (SocketAddr, UdpSocket, TcpListener) {
+    for _ in 0..50 {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = udp.local_addr().unwrap();
         if let Ok(tcp) = TcpListener::bind(addr).await {
-            return (addr, dns.serve_on(udp, tcp, container));
+            return (addr, udp, tcp);
         }
     }
     panic!("no free loopback port for both UDP and TCP");
+}
+
+/// Serves `dns` for `container` on fresh loopback sockets (UDP and TCP on one port).
+async fn serve(dns: &Arc<DnsService>, container: &str) -> (SocketAddr, DnsGuard) {
+    let (addr, udp, tcp) = loopback_pair().await;
+    (addr, dns.serve_on(udp, tcp, container))
 }
 
 fn query(name: &str, kind: RecordType) -> Message {
@@ -189,9 +196,7 @@ async fn tcp_queries_are_answered() {
 /// returns its address and how many queries it saw.
 async fn fake_upstream() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
     let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
+    let (addr, udp, tcp) = loopback_pair().await;
     let counter = seen.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
