@@ -21,6 +21,7 @@ pub mod archive;
 pub mod cgroups;
 pub mod fsdiff;
 pub mod logs;
+pub mod mount_options;
 pub mod procs;
 pub mod runtime;
 pub mod security;

@@ -117,62 +117,11 @@ fn unescape_mountinfo(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Docker's `mount.parseOptions`: flag words to mount flags, propagation words apart, the
-/// rest as the file system's data.
+/// Docker's `mount.parseOptions` of the `o` option: flag words to mount flags, propagation
+/// words apart, the rest as the file system's data.
 fn parse_options(o: &str) -> (MsFlags, Option<MsFlags>, String) {
-    let mut flags = MsFlags::empty();
-    let mut propagation = None;
-    let mut data = Vec::new();
-    for opt in o.split(',').filter(|s| !s.is_empty()) {
-        let (set, clear) = match opt {
-            "defaults" => continue,
-            "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
-            "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
-            "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
-            "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
-            "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
-            "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
-            "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
-            "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
-            "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
-            "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
-            "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
-            "remount" => (MsFlags::MS_REMOUNT, MsFlags::empty()),
-            "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
-            "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
-            "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
-            "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
-            "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
-            "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
-            "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
-            "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
-            "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
-            "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
-            "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
-            "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
-            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
-                let base = match opt.trim_start_matches('r') {
-                    "private" => MsFlags::MS_PRIVATE,
-                    "shared" => MsFlags::MS_SHARED,
-                    _ => MsFlags::MS_SLAVE,
-                };
-                let rec = if opt.starts_with('r') {
-                    MsFlags::MS_REC
-                } else {
-                    MsFlags::empty()
-                };
-                propagation = Some(base | rec);
-                continue;
-            }
-            other => {
-                data.push(other);
-                continue;
-            }
-        };
-        flags |= set;
-        flags &= !clear;
-    }
-    (flags, propagation, data.join(","))
+    let words: Vec<&str> = o.split(',').collect();
+    crate::engine::mount_options::parse(&words)
 }
 
 /// `password=secret` shown as `password=********` in errors, as Docker.

@@ -5,6 +5,7 @@
 //! Not here: the device cgroup (the cgroups module's business), recursive read-only binds
 //! (`mount_setattr`, API 1.44), SELinux relabelling.
 
+use crate::engine::mount_options::{parse as parse_options, propagation_flags};
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fs;
@@ -196,70 +197,13 @@ fn bind(
     mount(NONE, &dest, NONE, prop, NONE).step(step())
 }
 
-/// A propagation word's mount flags; `None` for words that are not one.
-fn propagation_flags(word: &str) -> Option<MsFlags> {
-    Some(match word {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        _ => return None,
-    })
-}
-
-/// Splits mount options into flags, propagation and the filesystem's data (runc's
-/// `parseMountOptions`).
-pub(super) fn parse_options(options: &[String]) -> (MsFlags, Option<MsFlags>, String) {
-    let mut flags = MsFlags::empty();
-    let mut prop = None;
-    let mut data: Vec<&str> = Vec::new();
-    for opt in options {
-        let (set, clear) = match opt.as_str() {
-            "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
-            "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
-            "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
-            "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
-            "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
-            "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
-            "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
-            "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
-            "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
-            "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
-            "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
-            "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
-            "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
-            "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
-            "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
-            "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
-            "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
-            "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
-            "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
-            "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
-            "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
-            "bind" | "rbind" | "defaults" => continue,
-            other => {
-                match propagation_flags(other) {
-                    Some(p) => prop = Some(p),
-                    None => data.push(other),
-                }
-                continue;
-            }
-        };
-        flags |= set;
-        flags &= !clear;
-    }
-    (flags, prop, data.join(","))
-}
-
 fn tmpfs(root: &Path, destination: &str, options: &[String]) -> Result<(), RuntimeError> {
     let step = || format!("mounting tmpfs to {destination}");
     let dest = secure_join(root, destination)?;
     ensure_dir(&dest)?;
     let (flags, prop, data) = parse_options(options);
+    // A tmpfs is made, never bound or remounted, whatever its options say.
+    let flags = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     let data = (!data.is_empty()).then_some(data);
     mount(Some("tmpfs"), &dest, Some("tmpfs"), flags, data.as_deref()).step(step())?;
     if let Some(prop) = prop {
