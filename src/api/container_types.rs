@@ -86,6 +86,31 @@ pub struct ContainerState {
     /// RFC 3339; `0001-01-01T00:00:00Z` when never.
     pub started_at: String,
     pub finished_at: String,
+    /// Only for containers with a healthcheck, as Docker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+}
+
+/// `State.Health`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Health {
+    /// `starting`, `healthy` or `unhealthy`.
+    pub status: String,
+    pub failing_streak: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub log: Vec<HealthcheckResult>,
+}
+
+/// One probe's result in `State.Health.Log`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HealthcheckResult {
+    /// RFC 3339 with nanoseconds.
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
 }
 
 /// `GraphDriver`: `Name` `overlay2`, `Data` the overlay's directories.

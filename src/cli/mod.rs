@@ -8,6 +8,7 @@
 //! the compose tree's global `-f`/`-p`. `run` picks the tree by the first word after the
 //! global `-H/--host`.
 
+mod compose;
 mod config;
 mod containers;
 mod daemon_cmd;
@@ -66,6 +67,19 @@ pub struct Cli {
 pub enum Verb {
     /// Parse, resolve and render the compose file in canonical format
     Config(config::ConfigArgs),
+    /// Create and start containers
+    Up(compose::up::UpArgs),
+    /// Stop and remove containers, networks
+    Down(compose::down::DownArgs),
+    /// List running compose projects
+    Ls(compose::info::LsArgs),
+    /// Scale services
+    Scale(compose::lifecycle::ScaleArgs),
+    /// Docker Compose's verbs (`berth compose ps`, as `docker compose ps`)
+    Compose {
+        #[command(subcommand)]
+        command: compose::ComposeVerb,
+    },
 }
 
 /// berth's engine commands, with the docker CLI's flags.
@@ -144,8 +158,14 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
             return if e.use_stderr() { 1 } else { 0 };
         }
     };
-    let result = match &cli.command {
-        Verb::Config(args) => config::run(&cli.project, args),
+    let (host, flags) = (cli.host, cli.project);
+    let result = match cli.command {
+        Verb::Config(args) => config::run(&flags, &args),
+        Verb::Up(args) => compose::run(host, flags, compose::ComposeVerb::Up(args)),
+        Verb::Down(args) => compose::run(host, flags, compose::ComposeVerb::Down(args)),
+        Verb::Ls(args) => compose::run(host, flags, compose::ComposeVerb::Ls(args)),
+        Verb::Scale(args) => compose::run(host, flags, compose::ComposeVerb::Scale(args)),
+        Verb::Compose { command } => compose::run(host, flags, command),
     };
     print_warnings();
     exit_code(result)
@@ -237,7 +257,9 @@ mod tests {
         assert_eq!(cli.project.project_name.as_deref(), Some("demo"));
         assert_eq!(cli.project.files, ["a.yaml", "b.yaml"]);
         assert_eq!(cli.project.profiles, ["dev"]);
-        let Verb::Config(args) = cli.command;
+        let Verb::Config(args) = cli.command else {
+            panic!("config expected");
+        };
         assert!(args.profiles);
         assert_eq!(args.format.as_deref(), Some("json"));
     }

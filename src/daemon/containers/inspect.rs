@@ -105,6 +105,7 @@ fn build(record: &Record, spec: &RunSpec, dir: &Path, lower: &[String]) -> Conta
             error: st.error.clone(),
             started_at: st.started_at.clone(),
             finished_at: st.finished_at.clone(),
+            health: st.health.clone(),
         },
         image: record.image_id.clone(),
         resolv_conf_path: file("resolv.conf"),

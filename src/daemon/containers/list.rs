@@ -183,7 +183,10 @@ fn matches(record: &Record, filters: &BTreeMap<String, Vec<String>>) -> bool {
             record.state.status == Status::Exited
                 && v.parse::<i32>().is_ok_and(|c| c == record.state.exit_code)
         })
-        && any("health", &|v| v == "none")
+        && any("health", &|v| {
+            let health = record.state.health.as_ref().map(|h| h.status.as_str());
+            v == health.unwrap_or("none")
+        })
         && any("is-task", &|v| v == "false")
         && any("network", &|v| {
             network_mode(&record.request.host_config.network_mode) == v

@@ -13,6 +13,7 @@ mod create;
 mod entry;
 mod exec;
 mod fsops;
+mod health;
 mod inspect;
 mod io;
 mod list;

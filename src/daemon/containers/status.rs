@@ -24,7 +24,14 @@ pub fn status_text(state: &State, now: chrono::DateTime<chrono::Utc>) -> String 
             state.exit_code,
             human_duration(since(&state.finished_at))
         ),
-        Status::Running => format!("Up {}", human_duration(since(&state.started_at))),
+        Status::Running => {
+            let up = format!("Up {}", human_duration(since(&state.started_at)));
+            match state.health.as_ref().map(|h| h.status.as_str()) {
+                Some("starting") => format!("{up} (health: starting)"),
+                Some(status) if !status.is_empty() => format!("{up} ({status})"),
+                _ => up,
+            }
+        }
         Status::Removing => "Removal In Progress".into(),
         Status::Dead => "Dead".into(),
         Status::Created | Status::Exited => {

@@ -72,6 +72,9 @@ pub struct State {
     pub stopped_by_user: bool,
     /// Ever started (Docker's `HasBeenStartedBefore`).
     pub has_been_started: bool,
+    /// The healthcheck's state while the container has one (`State.Health`).
+    #[serde(default)]
+    pub health: Option<crate::api::container_types::Health>,
 }
 
 impl Default for State {
@@ -87,6 +90,7 @@ impl Default for State {
             shim_pid: 0,
             stopped_by_user: false,
             has_been_started: false,
+            health: None,
         }
     }
 }

@@ -53,6 +53,7 @@ impl Containers {
     /// Spawns the supervisor of run `generation`.
     pub(super) fn supervise(&self, entry: Arc<Entry>, client: ShimClient, generation: u64) {
         let Some(me) = self.me.upgrade() else { return };
+        self.spawn_health(&entry, generation);
         let mut shutdown = self.shutdown.subscribe();
         tokio::spawn(async move {
             let exit = tokio::select! {
