@@ -334,12 +334,22 @@ fn parse_host(host: &str) -> Result<PathBuf, ClientError> {
     }
 }
 
+/// The API version unversioned paths get, when pinned below the default.
+static PINNED_VERSION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Makes every request of this process use API `version` (the compose verbs pin 1.41 so
+/// that Debian's dockerd 20.10 answers them too). The first pin wins.
+pub fn pin_api_version(version: &'static str) {
+    let _ = PINNED_VERSION.set(version);
+}
+
 /// `/images/json` -> `/v1.43/images/json`; an already versioned path is left alone.
 fn versioned_path(path: &str) -> String {
     if path.starts_with("/v1.") || path.starts_with("/v2.") {
         return path.to_owned();
     }
-    format!("/v{API_VERSION}{path}")
+    let version = PINNED_VERSION.get().copied().unwrap_or(API_VERSION);
+    format!("/v{version}{path}")
 }
 
 fn empty_body() -> RequestBody {

@@ -77,6 +77,12 @@ pub enum Verb {
     Scale(compose::lifecycle::ScaleArgs),
     /// Docker Compose's verbs (`berth compose ps`, as `docker compose ps`)
     Compose {
+        /// Compose configuration files
+        #[arg(short = 'f', long = "file")]
+        files: Vec<String>,
+        /// Project name
+        #[arg(short = 'p', long = "project-name")]
+        project_name: Option<String>,
         #[command(subcommand)]
         command: compose::ComposeVerb,
     },
@@ -158,14 +164,23 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
             return if e.use_stderr() { 1 } else { 0 };
         }
     };
-    let (host, flags) = (cli.host, cli.project);
+    let (host, mut flags) = (cli.host, cli.project);
     let result = match cli.command {
         Verb::Config(args) => config::run(&flags, &args),
         Verb::Up(args) => compose::run(host, flags, compose::ComposeVerb::Up(args)),
         Verb::Down(args) => compose::run(host, flags, compose::ComposeVerb::Down(args)),
         Verb::Ls(args) => compose::run(host, flags, compose::ComposeVerb::Ls(args)),
         Verb::Scale(args) => compose::run(host, flags, compose::ComposeVerb::Scale(args)),
-        Verb::Compose { command } => compose::run(host, flags, command),
+        Verb::Compose {
+            files,
+            project_name,
+            command,
+        } => {
+            // `berth compose -f x ps` as `docker compose -f x ps`.
+            flags.files.extend(files);
+            flags.project_name = project_name.or(flags.project_name);
+            compose::run(host, flags, command)
+        }
     };
     print_warnings();
     exit_code(result)

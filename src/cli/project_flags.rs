@@ -8,13 +8,15 @@ use clap::Args;
 
 use crate::compose::options::ProjectOptions;
 
+/// `-f` and `-p` come before the verb only (the verbs have their own `-f`, `rm -f`,
+/// `logs -f`, and `-p`, `run -p`); the long-only flags are accepted after it too.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProjectFlags {
     /// Compose configuration files
-    #[arg(short = 'f', long = "file", id = "file", global = true)]
+    #[arg(short = 'f', long = "file", id = "file")]
     pub files: Vec<String>,
     /// Project name
-    #[arg(short = 'p', long = "project-name", global = true)]
+    #[arg(short = 'p', long = "project-name")]
     pub project_name: Option<String>,
     /// Specify a profile to enable
     #[arg(long = "profile", id = "profile", global = true)]

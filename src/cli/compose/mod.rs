@@ -158,6 +158,7 @@ pub fn run(host: Option<String>, flags: ProjectFlags, verb: ComposeVerb) -> anyh
     if let ComposeVerb::Config(args) = &verb {
         return super::config::run(&flags, args);
     }
+    crate::api::client::pin_api_version(crate::scheduler::engine_api::API_VERSION);
     let ctx = Context { host, flags };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

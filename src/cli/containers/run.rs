@@ -207,18 +207,18 @@ pub async fn run_verb(client: &Client, args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What is attached for `run` and `start -a`.
-struct Attached {
-    stdin: bool,
-    stdout: bool,
-    stderr: bool,
-    tty: bool,
-    sig_proxy: bool,
-    auto_remove: bool,
+/// What is attached for `run` and `start -a` (and compose's `run`).
+pub struct Attached {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+    pub sig_proxy: bool,
+    pub auto_remove: bool,
 }
 
 /// Attach, wait, start, pump the streams; returns the container's exit code.
-async fn attach_and_start(
+pub async fn attach_and_start(
     client: &Client,
     id: &str,
     a: &Attached,

@@ -85,3 +85,47 @@ pub async fn execute_down(
 ) -> Result<(), ExecError> {
     down::execute(api, plan, opts, progress).await
 }
+
+/// Waits until the containers of each service in `waits` meet its condition (`run` waits
+/// so for the dependencies of its one-off container). `required: false` only warns.
+pub async fn wait_for_services(
+    api: &EngineApi,
+    project: &str,
+    waits: &[crate::scheduler::plan::Wait],
+    progress: Arc<dyn Sink>,
+) -> Result<(), ExecError> {
+    let report = reporter::Reporter::new(progress);
+    let watcher = watch::Watcher::start(api, project).await?;
+    let observed = api.observe(project).await?;
+    for wait in waits {
+        for c in observed.service_containers(&wait.service) {
+            watcher.track(&c.id).await?;
+            let met = conditions::wait_condition(
+                &watcher,
+                &wait.service,
+                &c.name,
+                &c.id,
+                &wait.condition,
+            )
+            .await;
+            match met {
+                Ok(()) => {}
+                Err(message) if wait.required => {
+                    report.error(
+                        crate::scheduler::progress::Resource::Container,
+                        &c.name,
+                        &message,
+                    );
+                    return Err(ExecError::Dependency(message));
+                }
+                Err(message) => report.warning(
+                    crate::scheduler::progress::Resource::Container,
+                    &c.name,
+                    "Warning",
+                    &message,
+                ),
+            }
+        }
+    }
+    Ok(())
+}
