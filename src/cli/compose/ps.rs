@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: PsArgs) -> anyhow::Result<()> {
             && (args.service_names.is_empty()
                 || args.service_names.contains(&label(labels::SERVICE)))
     });
-    containers.sort_by(|a, b| name(a).cmp(&name(b)));
+    containers.sort_by_key(name);
     print!("{}", render(&containers, &args)?);
     Ok(())
 }
