@@ -8,6 +8,7 @@
 // Each test file uses a different part of the fixtures; the rest is not dead code.
 #![allow(dead_code)]
 
+pub mod compose;
 pub mod daemon;
 pub mod dockerd;
 pub mod images;
