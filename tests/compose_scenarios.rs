@@ -83,7 +83,10 @@ fn up_down_leaves_the_host_as_it_was(t: &Target) {
         [format!("{}-client-1", p.name), format!("{}-web-1", p.name)]
     );
     let network = format!("{}_default", p.name);
-    assert_eq!(t.resources_with("network", &label), std::slice::from_ref(&network));
+    assert_eq!(
+        t.resources_with("network", &label),
+        std::slice::from_ref(&network)
+    );
     assert_eq!(
         t.resources_with("volume", &label),
         [format!("{}_site", p.name)]

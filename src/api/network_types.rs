@@ -3,7 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Treats `null` like an absent field (Go sends `null` for nil maps and slices).
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 use super::container_types::EndpointSettings;
 
@@ -30,8 +39,11 @@ pub struct NetworkResource {
     pub config_only: bool,
     /// Container ID → endpoint; `{}` in inspect, empty in list (Docker leaves it out of
     /// `GET /networks` entries).
+    #[serde(deserialize_with = "nullable")]
     pub containers: BTreeMap<String, NetworkContainer>,
+    #[serde(deserialize_with = "nullable")]
     pub options: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -49,6 +61,7 @@ pub struct Ipam {
     /// Docker shows `null` when no options were given.
     pub options: Option<BTreeMap<String, String>>,
     /// Docker shows `[]` for `host`/`none` and the subnets for bridges.
+    #[serde(deserialize_with = "nullable")]
     pub config: Vec<IpamConfig>,
 }
 
@@ -61,7 +74,10 @@ pub struct IpamConfig {
     pub ip_range: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub gateway: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub auxiliary_addresses: BTreeMap<String, String>,
 }
 
@@ -97,7 +113,9 @@ pub struct NetworkCreateRequest {
     pub ipam: Option<Ipam>,
     #[serde(rename = "EnableIPv6")]
     pub enable_ipv6: Option<bool>,
+    #[serde(deserialize_with = "nullable")]
     pub options: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
     pub config_only: bool,
     pub config_from: Option<ConfigReference>,
