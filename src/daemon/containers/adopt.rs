@@ -37,9 +37,14 @@ impl Containers {
                 live.push(entry);
             }
         }
+        let mut dead = Vec::new();
         for entry in live {
-            self.adopt(entry).await;
+            if let Some(exit) = self.adopt(entry.clone()).await {
+                dead.push((entry, exit));
+            }
         }
+        // Exits that happened while no daemon ran: restart policies in dependency order.
+        self.restart_in_order(dead);
         // Sandboxes of containers that did not survive the restart go (restarting ones
         // keep theirs until the policy's start replaces it).
         let running: Vec<String> = self
@@ -52,7 +57,9 @@ impl Containers {
         Ok(())
     }
 
-    async fn adopt(&self, entry: Arc<Entry>) {
+    /// Re-watches a live shim; returns the exit of a container that died meanwhile, for
+    /// the caller to handle.
+    async fn adopt(&self, entry: Arc<Entry>) -> Option<ExitRecord> {
         let client = ShimClient::new(&entry.dir);
         let record = entry.snapshot();
         match client.state().await {
@@ -66,8 +73,9 @@ impl Containers {
                     self.network_restore(&entry.snapshot()).await;
                     tracing::info!(container = %entry.id, "re-adopted a running container");
                     self.supervise(entry, client, generation);
+                    None
                 }
-                Some(exit) => self.handle_exit(&entry, exit).await,
+                Some(exit) => Some(exit),
             },
             Err(_) => {
                 let dir = entry.dir.clone();
@@ -87,7 +95,7 @@ impl Containers {
                         lost_shim_exit()
                     }
                 };
-                self.handle_exit(&entry, exit).await;
+                Some(exit)
             }
         }
     }

@@ -20,6 +20,8 @@ pub struct Observed {
     /// Starts so far (this daemon's lifetime): a pending attach waits for the next one.
     pub starts: u64,
     pub removed: bool,
+    /// The healthcheck's status (`starting`, `healthy`, `unhealthy`), when there is one.
+    pub health: Option<String>,
 }
 
 pub struct Entry {
@@ -62,6 +64,7 @@ impl Entry {
             exits: 0,
             starts: 0,
             removed: false,
+            health: record.state.health.as_ref().map(|h| h.status.clone()),
         });
         Entry {
             id: record.id.clone(),
@@ -112,6 +115,7 @@ impl Entry {
         self.observed.send_modify(|o| {
             o.status = next.state.status;
             o.exit_code = next.state.exit_code;
+            o.health = next.state.health.as_ref().map(|h| h.status.clone());
             if exited {
                 o.exits += 1;
             }

@@ -9,6 +9,7 @@
 //! codes through [`ContainerError`].
 
 mod adopt;
+mod boot_order;
 mod create;
 mod entry;
 mod exec;
