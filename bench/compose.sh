@@ -168,7 +168,8 @@ memory() {
     local tool=$1 n=$2 total=0 pid comm
     for pid in /proc/[0-9]*; do
         comm=$(cat "$pid/comm" 2>/dev/null) || continue
-        if { [ "$tool" = berth ] && [ "$comm" = berth ] && tr '\0' ' ' <"$pid/cmdline" 2>/dev/null | grep -q "__shim $work/"; } ||
+        # berth's shim is a re-exec of /proc/self/exe (comm `exe`).
+        if { [ "$tool" = berth ] && tr '\0' ' ' <"$pid/cmdline" 2>/dev/null | grep -q "__shim $work/"; } ||
             { [ "$tool" = docker ] && [[ $comm == containerd-shim* ]] && tr '\0' ' ' <"$pid/cmdline" 2>/dev/null | grep -q "$work/"; }; then
             total=$((total + $(awk '/^VmRSS/ {print $2}' "$pid/status")))
         fi
