@@ -268,3 +268,71 @@ fn random_slug() -> anyhow::Result<String> {
     getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("reading random bytes: {e}"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn run_flags_change_the_one_off_body() {
+        let (_dir, project) = crate::scheduler::test_project(
+            "demo",
+            "services:\n  s:\n    image: x\n    ports: ['8080:80']\n    restart: always\n    environment: { A: '1' }\n",
+        );
+        let service = project.services["s"].clone();
+        let request = convert::container_request(ContainerInput {
+            project: &project,
+            service: &service,
+            replica: &Replica::OneOff {
+                slug: "ab".repeat(32),
+            },
+            config_hash: "h",
+            image_digest: None,
+            replaces: None,
+            refs: &Refs::default(),
+        })
+        .unwrap();
+        assert_eq!(request.body["Labels"]["com.docker.compose.oneoff"], "True");
+        let args = Cli::try_parse_from([
+            "run",
+            "--rm",
+            "-e",
+            "A=2",
+            "-u",
+            "nobody",
+            "-p",
+            "9090:90",
+            "--entrypoint",
+            "sh -c",
+            "s",
+            "echo",
+            "hi",
+        ])
+        .unwrap()
+        .run;
+        let mut body = request.body.clone();
+        apply_overrides(&mut body, &args, &service, false).unwrap();
+        assert_eq!(body["Cmd"], json!(["echo", "hi"]));
+        assert_eq!(body["Entrypoint"], json!(["sh", "-c"]));
+        assert_eq!(body["Env"], json!(["A=2"]));
+        assert_eq!(body["User"], "nobody");
+        assert_eq!(body["HostConfig"]["AutoRemove"], true);
+        assert_eq!(body["HostConfig"]["RestartPolicy"]["Name"], "no");
+        assert!(
+            body["HostConfig"]["PortBindings"].get("80/tcp").is_none(),
+            "service ports off"
+        );
+        assert_eq!(
+            body["HostConfig"]["PortBindings"]["90/tcp"][0]["HostPort"],
+            "9090"
+        );
+        assert_eq!(body["AttachStdout"], true);
+    }
+}
