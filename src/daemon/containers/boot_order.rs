@@ -171,15 +171,17 @@ async fn wait_condition(entry: &Entry, condition: &str) -> bool {
     let met = async move {
         let decided = feed
             .wait_for(|o| match condition {
+                // Only this daemon's start counts: the record's health is the last run's.
                 "service_healthy" => {
-                    o.health.as_deref() == Some("healthy") || o.status == Status::Exited
+                    (o.starts > 0 && o.health.as_deref() == Some("healthy"))
+                        || o.status == Status::Exited
                 }
                 _ => o.status == Status::Running || o.status == Status::Exited,
             })
             .await;
         match decided {
             Ok(o) => match condition {
-                "service_healthy" => o.health.as_deref() == Some("healthy"),
+                "service_healthy" => o.starts > 0 && o.health.as_deref() == Some("healthy"),
                 "service_completed_successfully" => o.exit_code == 0,
                 _ => true,
             },

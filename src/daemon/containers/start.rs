@@ -114,6 +114,11 @@ impl Containers {
                     r.state.error.clear();
                     r.state.oom_killed = false;
                     r.state.has_been_started = true;
+                    // A new run is not healthy until its own probes say so.
+                    if let Some(health) = r.state.health.as_mut() {
+                        health.status = "starting".into();
+                        health.failing_streak = 0;
+                    }
                 })?;
                 entry.mark_started();
                 self.publish(entry, "start", &[]);
