@@ -44,7 +44,7 @@ impl Containers {
             }
         }
         // Exits that happened while no daemon ran: restart policies in dependency order.
-        self.restart_in_order(dead);
+        self.restart_in_order(dead).await;
         // Sandboxes of containers that did not survive the restart go (restarting ones
         // keep theirs until the policy's start replaces it).
         let running: Vec<String> = self

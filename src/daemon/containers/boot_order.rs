@@ -125,16 +125,23 @@ fn wanted_condition(nodes: &[Node], key: &(String, String)) -> Option<String> {
 }
 
 impl Containers {
-    /// Handles the exits found at start-up in dependency order (on a task of its own: the
-    /// daemon serves meanwhile).
-    pub(super) fn restart_in_order(&self, dead: Vec<(Arc<Entry>, ExitRecord)>) {
+    /// Handles the exits found at start-up: those of unlabelled containers at once, the
+    /// others in dependency order on a task of their own (the daemon serves meanwhile).
+    pub(super) async fn restart_in_order(&self, dead: Vec<(Arc<Entry>, ExitRecord)>) {
         let Some(me) = self.me.upgrade() else { return };
+        let nodes: Vec<Node> = dead.iter().map(|(e, _)| Node::of(&e.snapshot())).collect();
+        let mut exits: BTreeMap<String, (Arc<Entry>, ExitRecord)> = dead
+            .into_iter()
+            .map(|(e, x)| (e.id.clone(), (e, x)))
+            .collect();
+        // Containers outside any project depend on nothing: their exits are recorded before
+        // the daemon serves, as always.
+        for node in nodes.iter().filter(|n| n.key.is_none()) {
+            if let Some((entry, exit)) = exits.remove(&node.id) {
+                self.handle_exit(&entry, exit).await;
+            }
+        }
         tokio::spawn(async move {
-            let nodes: Vec<Node> = dead.iter().map(|(e, _)| Node::of(&e.snapshot())).collect();
-            let mut exits: BTreeMap<String, (Arc<Entry>, ExitRecord)> = dead
-                .into_iter()
-                .map(|(e, x)| (e.id.clone(), (e, x)))
-                .collect();
             for group in groups(&nodes) {
                 let mut waits = Vec::new();
                 for id in &group {
